@@ -1,0 +1,3 @@
+"""Grades hand-calculation homework on small neural networks."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,150 @@
+"""The function library: names, arities, values and partial derivatives.
+
+Kinks follow PyTorch: ``relu'(0) = 0``, ``abs'(0) = 0``, ``leaky_relu'(0) = alpha``,
+``elu'(0) = alpha``, ``hinge`` takes the ``relu`` side (0) at its kink, ``max``/``min`` split the
+gradient evenly between tied arguments, ``Heaviside(0) = 1/2`` unless a second argument says
+otherwise. See ``docs/functions.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+Partials = Callable[[Sequence[float], float], tuple[float, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    name: str
+    min_args: int
+    max_args: int | None  # None: variadic
+    value: Callable[..., float] | None  # None: symbolic only (diff)
+    partials: Partials | None
+    defaults: tuple[float, ...] = ()  # values of trailing optional arguments
+    activation: bool = False  # an elementwise activation: mistakes about its derivative apply
+    derivative_of_input: Callable[[float], float] | None = None  # f'(x), for "f' taken at f(z)"
+    aliases: tuple[str, ...] = field(default=())
+    summary: str = ""
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    ex = math.exp(x)
+    return ex / (1.0 + ex)
+
+
+def _softplus(x: float) -> float:
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _sign(x: float) -> float:
+    return float((x > 0) - (x < 0))
+
+
+def _relu(x: float) -> float:
+    return x if x > 0 else 0.0
+
+
+def _leaky(x: float, a: float) -> float:
+    return x if x > 0 else a * x
+
+
+def _elu(x: float, a: float) -> float:
+    return x if x > 0 else a * math.expm1(x)
+
+
+def _huber(r: float, d: float) -> float:
+    return 0.5 * r * r if abs(r) <= d else d * (abs(r) - 0.5 * d)
+
+
+def _hinge(y: float, s: float) -> float:
+    return max(0.0, 1.0 - y * s)
+
+
+def _heaviside(x: float, h0: float) -> float:
+    return 1.0 if x > 0 else (0.0 if x < 0 else h0)
+
+
+def _extreme_partials(args: Sequence[float], out: float) -> tuple[float, ...]:
+    ties = sum(1 for a in args if a == out)
+    return tuple((1.0 / ties) if a == out else 0.0 for a in args)
+
+
+def _sigmoid_d(x: float) -> float:
+    s = _sigmoid(x)
+    return s * (1.0 - s)
+
+
+def _tanh_d(x: float) -> float:
+    t = math.tanh(x)
+    return 1.0 - t * t
+
+
+_FUNCTIONS: tuple[Function, ...] = (
+    Function("sigmoid", 1, 1, _sigmoid, lambda a, o: (o * (1.0 - o),), activation=True,
+             derivative_of_input=_sigmoid_d, aliases=("sigma", "σ", "logistic", "sig"),
+             summary="1/(1 + exp(-x))"),
+    Function("tanh", 1, 1, math.tanh, lambda a, o: (1.0 - o * o,), activation=True,
+             derivative_of_input=_tanh_d, summary="hyperbolic tangent"),
+    Function("relu", 1, 1, _relu, lambda a, o: (1.0 if a[0] > 0 else 0.0,), activation=True,
+             derivative_of_input=lambda x: 1.0 if x > 0 else 0.0, summary="max(0, x); relu'(0) = 0"),
+    Function("leaky_relu", 1, 2, _leaky,
+             lambda a, o: (1.0 if a[0] > 0 else a[1], 0.0 if a[0] > 0 else a[0]),
+             defaults=(0.01,), activation=True, aliases=("lrelu", "leakyrelu"),
+             summary="x if x > 0 else alpha*x (alpha defaults to 0.01)"),
+    Function("prelu", 2, 2, _leaky,
+             lambda a, o: (1.0 if a[0] > 0 else a[1], 0.0 if a[0] > 0 else a[0]),
+             activation=True, summary="leaky ReLU whose slope is a trainable parameter"),
+    Function("elu", 1, 2, _elu,
+             lambda a, o: (1.0 if a[0] > 0 else a[1] * math.exp(a[0]),
+                           0.0 if a[0] > 0 else math.expm1(a[0])),
+             defaults=(1.0,), activation=True,
+             summary="x if x > 0 else alpha*(exp(x) - 1) (alpha defaults to 1)"),
+    Function("softplus", 1, 1, _softplus, lambda a, o: (_sigmoid(a[0]),), activation=True,
+             derivative_of_input=_sigmoid, summary="log(1 + exp(x))"),
+    Function("exp", 1, 1, math.exp, lambda a, o: (o,), summary="e^x"),
+    Function("log", 1, 1, math.log, lambda a, o: (1.0 / a[0],), aliases=("ln",),
+             summary="natural logarithm"),
+    Function("sqrt", 1, 1, math.sqrt, lambda a, o: (0.5 / o,), aliases=("√",)),
+    Function("abs", 1, 1, abs, lambda a, o: (_sign(a[0]),), summary="|x|; abs'(0) = 0"),
+    Function("sign", 1, 1, _sign, lambda a, o: (0.0,), aliases=("sgn",)),
+    Function("max", 2, None, max, _extreme_partials, summary="ties split the gradient evenly"),
+    Function("min", 2, None, min, _extreme_partials, summary="ties split the gradient evenly"),
+    Function("huber", 1, 2, _huber,
+             lambda a, o: (a[0] if abs(a[0]) <= a[1] else a[1] * _sign(a[0]),
+                           0.0 if abs(a[0]) <= a[1] else abs(a[0]) - a[1]),
+             defaults=(1.0,), summary="r^2/2 where |r| <= delta, else delta*(|r| - delta/2)"),
+    Function("hinge", 2, 2, _hinge,
+             lambda a, o: ((-a[1], -a[0]) if 1.0 - a[0] * a[1] > 0 else (0.0, 0.0)),
+             summary="max(0, 1 - y*s); 0 gradient at the kink"),
+    Function("Heaviside", 1, 2, _heaviside, lambda a, o: (0.0, 0.0), defaults=(0.5,),
+             aliases=("step",), summary="unit step, 1/2 at 0 by default"),
+    Function("KroneckerDelta", 2, 2, lambda i, j: 1.0 if i == j else 0.0, lambda a, o: (0.0, 0.0),
+             aliases=("kronecker",), summary="1 if i == j else 0"),
+    Function("sin", 1, 1, math.sin, lambda a, o: (math.cos(a[0]),)),
+    Function("cos", 1, 1, math.cos, lambda a, o: (-math.sin(a[0]),)),
+    Function("sinh", 1, 1, math.sinh, lambda a, o: (math.cosh(a[0]),)),
+    Function("cosh", 1, 1, math.cosh, lambda a, o: (math.sinh(a[0]),)),
+    Function("diff", 2, None, None, None, summary="derivative; only in an expression problem's answer"),
+)
+
+FUNCTIONS: dict[str, Function] = {f.name: f for f in _FUNCTIONS}
+_LOOKUP: dict[str, Function] = {}
+for _f in _FUNCTIONS:
+    for _name in (_f.name, *_f.aliases):
+        _LOOKUP[_name.lower()] = _f
+
+#: Names that mean a constant unless a problem declares a symbol of that name.
+CONSTANTS: dict[str, float] = {"e": math.e, "pi": math.pi, "π": math.pi}
+
+
+def lookup(name: str) -> Function | None:
+    """Find a function by its name or an alias, ignoring case (students write ReLU, Tanh, Sigma)."""
+    return _LOOKUP.get(name.lower())
+
+
+def known_names() -> list[str]:
+    return sorted(_LOOKUP)

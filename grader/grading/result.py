@@ -1,0 +1,90 @@
+"""Grading results, shaped as the JSON result of the SPEC (section 4)."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Verdict(enum.StrEnum):
+    CORRECT = "correct"
+    FOLLOW_THROUGH = "follow_through"
+    INCORRECT = "incorrect"
+    MISSING = "missing"
+    INVALID = "invalid"
+    UNDECIDED = "undecided"
+
+
+def display_number(x: float | None) -> float | None:
+    """A value as shown in results: six significant figures, as the SPEC's worked example."""
+    if x is None or not math.isfinite(x):
+        return None
+    return float(f"{x:.6g}")
+
+
+@dataclass
+class PartResult:
+    quantity: str
+    submitted: Any
+    expected: Any
+    verdict: Verdict
+    credit: float
+    points: float
+    misconception: str | None = None
+    feedback: str = ""
+
+    @property
+    def score(self) -> float:
+        return self.credit * self.points
+
+    def to_dict(self) -> dict[str, Any]:
+        expected = display_number(self.expected) if isinstance(self.expected, float) else self.expected
+        return {"quantity": self.quantity, "submitted": self.submitted, "expected": expected,
+                "verdict": self.verdict.value, "credit": self.credit, "points": self.points,
+                "misconception": self.misconception, "feedback": self.feedback}
+
+
+@dataclass
+class ProblemResult:
+    id: str
+    parts: list[PartResult] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(p.score for p in self.parts)
+
+    @property
+    def max_score(self) -> float:
+        return sum(p.points for p in self.parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "score": round(self.score, 6), "max_score": round(self.max_score, 6),
+                "parts": [p.to_dict() for p in self.parts]}
+
+
+@dataclass
+class GradeResult:
+    problem_set: str
+    student: str
+    problems: list[ProblemResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(p.score for p in self.problems)
+
+    @property
+    def max_score(self) -> float:
+        return sum(p.max_score for p in self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "problem_set": self.problem_set, "student": self.student,
+            "score": round(self.score, 6), "max_score": round(self.max_score, 6),
+            "problems": [p.to_dict() for p in self.problems],
+        }
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out

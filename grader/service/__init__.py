@@ -1,0 +1,1 @@
+"""The grading service: storage, HTTP API and the worker queue around the grading core."""

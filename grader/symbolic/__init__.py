@@ -1,0 +1,1 @@
+"""Symbolic answers: expression problems, equivalence, feedback."""

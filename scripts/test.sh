@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole check: lint, types, tests. The README's second command; .ci/run calls it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ruff check .
+mypy
+python -m pytest "$@"
