@@ -68,6 +68,17 @@ def _heaviside(x: float, h0: float) -> float:
     return 1.0 if x > 0 else (0.0 if x < 0 else h0)
 
 
+def _softmax(zj: float, *zs: float) -> float:
+    m = max(zs)
+    return math.exp(zj - m) / math.fsum(math.exp(z - m) for z in zs)
+
+
+def _softmax_partials(args: Sequence[float], out: float) -> tuple[float, ...]:
+    # d/d(first argument) carries the delta term; the list positions carry -a_j * a_k.
+    zs = args[1:]
+    return (out, *(-out * _softmax(z, *zs) for z in zs))
+
+
 def _extreme_partials(args: Sequence[float], out: float) -> tuple[float, ...]:
     ties = sum(1 for a in args if a == out)
     return tuple((1.0 / ties) if a == out else 0.0 for a in args)
@@ -105,6 +116,8 @@ _FUNCTIONS: tuple[Function, ...] = (
              summary="x if x > 0 else alpha*(exp(x) - 1) (alpha defaults to 1)"),
     Function("softplus", 1, 1, _softplus, lambda a, o: (_sigmoid(a[0]),), activation=True,
              derivative_of_input=_sigmoid, summary="log(1 + exp(x))"),
+    Function("softmax", 2, None, _softmax, _softmax_partials,
+             summary="softmax(z_j, z_1, ..., z_n): component j of the softmax of z_1..z_n"),
     Function("exp", 1, 1, math.exp, lambda a, o: (o,), summary="e^x"),
     Function("log", 1, 1, math.log, lambda a, o: (1.0 / a[0],), aliases=("ln",),
              summary="natural logarithm"),

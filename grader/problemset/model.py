@@ -105,6 +105,7 @@ class NetworkProblem(Problem):
     inputs: tuple[str, ...] = ()  # givens that are network inputs (for drawing)
     layers: tuple[Layer, ...] = ()  # set when the problem was given in layer form
     tape: Tape | None = None
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # derived, per problem
 
     def tolerance_for(self, quantity: str) -> Tolerance:
         return self.tolerances.get(quantity, self.tolerance)

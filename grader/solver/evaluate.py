@@ -43,8 +43,8 @@ def forward(tape: Tape, leaf_values: Mapping[int, float] | None = None,
                 for slot, value in leaf_values.items():
                     v[slot] = value
     for step in tape.steps:
-        value = hook(step, v) if hook is not None else None
-        v[step.slot] = _safe_value(step, v) if value is None else value
+        swapped = hook(step, v) if hook is not None else None
+        v[step.slot] = _safe_value(step, v) if swapped is None else swapped
         if overrides is not None and step.slot in overrides:
             if recorded is not None:
                 recorded[step.slot] = v[step.slot]
@@ -80,6 +80,9 @@ def partials(step: Step, v: list[float]) -> tuple[float, ...]:
         if isinstance(d_base, complex):
             d_base = math.nan
         return (d_base, d_exp)
+    if k == CALL and step.group:  # softmax with every component present: the Jacobian from the outputs
+        out = v[step.slot]
+        return (out, *(-out * v[g] for g in step.group))
     if k == CALL:
         assert step.func is not None and step.func.partials is not None
         try:
@@ -87,14 +90,14 @@ def partials(step: Step, v: list[float]) -> tuple[float, ...]:
         except (ZeroDivisionError, ValueError, OverflowError):
             return tuple(math.nan for _ in a)
     if k == PIECE:
-        out = [0.0] * len(a)
+        chosen = [0.0] * len(a)
         for j in range(0, len(a) - 1, 2):
             if v[a[j]]:
-                out[j + 1] = 1.0
-                return tuple(out)
+                chosen[j + 1] = 1.0
+                return tuple(chosen)
         if len(a) % 2:
-            out[-1] = 1.0
-        return tuple(out)
+            chosen[-1] = 1.0
+        return tuple(chosen)
     return tuple(0.0 for _ in a)  # comparisons and logic carry no gradient
 
 

@@ -29,7 +29,7 @@ def _pow(a: float, b: float) -> float:
     result = a ** b
     if isinstance(result, complex):
         raise ValueError("a negative number to a fractional power")
-    return result
+    return float(result)
 
 
 def _piece(*args: float) -> float:
@@ -56,6 +56,7 @@ class Step:
     args: tuple[int, ...]
     func: library.Function | None = None  # for CALL
     cmp: str = ""  # for CMP
+    group: tuple[int, ...] = ()  # softmax: the output slot of each component, so the Jacobian reads them
 
 
 @dataclass
@@ -118,9 +119,9 @@ class _Compiler:
                 func = library.FUNCTIONS[name]
                 if func.value is None:
                     raise ValueError(f"{name}() cannot be evaluated numerically")
-                slots = [self.expr(a) for a in args]
-                slots += [self._new(d) for d in func.defaults[len(args) - func.min_args:]]
-                return self._emit(CALL, func.value, slots, func)
+                arg_slots = [self.expr(a) for a in args]
+                arg_slots += [self._new(d) for d in func.defaults[len(args) - func.min_args:]]
+                return self._emit(CALL, func.value, arg_slots, func)
             case Piecewise(pieces=pieces):
                 slots: list[int] = []
                 for value, cond in pieces:
@@ -143,12 +144,30 @@ class _Compiler:
         return self._emit(OR, lambda *xs: float(any(xs)), parts)
 
 
+def _group_softmax(steps: list[Step]) -> None:
+    """Link the components of one softmax, so its Jacobian a_j*(delta_jk - a_k) uses their outputs.
+
+    A student who carries their own softmax outputs forward computes dL/dz_k = a_k - t_k from
+    them; reading the outputs (which hold the student's values in their world) makes that follow.
+    """
+    groups: dict[tuple[int, ...], dict[int, int]] = {}
+    for s in steps:
+        if s.kind == CALL and s.func is not None and s.func.name == "softmax":
+            groups.setdefault(s.args[1:], {})[s.args[0]] = s.slot
+    for s in steps:
+        if s.kind == CALL and s.func is not None and s.func.name == "softmax":
+            members = groups[s.args[1:]]
+            if all(z in members for z in s.args[1:]):
+                s.group = tuple(members[z] for z in s.args[1:])
+
+
 def compile_graph(leaves: Mapping[str, float], nodes: Mapping[str, Expr], order: Sequence[str],
                   loss: str) -> Tape:
     """Compile named ``nodes`` (visited in topological ``order``) over ``leaves``."""
     c = _Compiler(leaves)
     for name in order:
         c.named(name, nodes[name])
+    _group_softmax(c.steps)
     consumers: dict[int, list[int]] = {}
     for k, step in enumerate(c.steps):
         for a in step.args:

@@ -1,0 +1,147 @@
+"""Grade the answers to one network problem, with follow-through credit and named mistakes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grader.grading.follow_through import depends_on
+from grader.grading.mistakes import SIGN_ERROR, Mistake, mistakes_for
+from grader.grading.numeric import NumberError, is_close, near_miss, read_number, relative_error
+from grader.grading.result import PartResult, Verdict
+from grader.problemset.model import NetworkProblem, Quantity, Tolerance
+from grader.problemset.network import normalize_quantity
+from grader.solver.world import World, gradient_step, solve, variant_leaves
+
+
+def canonical_world(problem: NetworkProblem, set_id: str, student: str | None) -> World:
+    """The answer key's world for this student's variant (cached when the problem is not randomised)."""
+    if not problem.randomised:
+        cached: World | None = problem.cache.get("key")
+        if cached is None:
+            cached = problem.cache["key"] = solve(problem, {})
+        return cached
+    return solve(problem, variant_leaves(problem, set_id, student))
+
+
+def grade_network(problem: NetworkProblem, submitted: Any, set_id: str, student: str,
+                  warnings: list[str]) -> list[PartResult]:
+    leaves = variant_leaves(problem, set_id, student)
+    key = canonical_world(problem, set_id, student)
+    if submitted is not None and not isinstance(submitted, dict):
+        reason = (f"the answers to {problem.id} must map quantities to numbers "
+                  f"(e.g. z1: 1.2), not {type(submitted).__name__}")
+        return [PartResult(q.name, None, key.value(q), Verdict.INVALID, 0.0, problem.points[q.name],
+                           feedback=reason) for q in problem.ask]
+    raw: dict[str, Any] = {}
+    for name, value in (submitted or {}).items():
+        canonical = normalize_quantity(str(name))
+        if canonical not in problem.quantities:
+            warnings.append(f"{problem.id}: {name!r} is not a quantity of this problem; it was ignored")
+            continue
+        raw[canonical] = value
+    numbers: dict[str, float] = {}
+    unreadable: dict[str, str] = {}
+    for name, value in raw.items():
+        if value is None:
+            continue
+        try:
+            numbers[name] = read_number(value)
+        except NumberError as exc:
+            unreadable[name] = str(exc)
+    mine = solve(problem, leaves, numbers) if numbers else key
+    search = _MistakeSearch(problem, leaves, numbers, mine)
+    parts = []
+    for q in problem.ask:
+        parts.append(_judge(problem, q, raw.get(q.name), numbers, unreadable, key, mine, search))
+    return parts
+
+
+def _judge(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[str, float],
+           unreadable: dict[str, str], key: World, mine: World, search: _MistakeSearch) -> PartResult:
+    expected = key.value(q)
+    points = problem.points[q.name]
+    tol = problem.tolerance_for(q.name)
+    if q.name in unreadable:
+        return PartResult(q.name, raw, expected, Verdict.INVALID, 0.0, points,
+                          feedback=f"Could not read this answer: {unreadable[q.name]}.")
+    if q.name not in numbers:
+        return PartResult(q.name, None, expected, Verdict.MISSING, 0.0, points, feedback="No answer given.")
+    value = numbers[q.name]
+    shown = raw if isinstance(raw, int | float) and not isinstance(raw, bool) else value
+    if is_close(value, expected, tol):
+        return PartResult(q.name, shown, expected, Verdict.CORRECT, 1.0, points, feedback="Correct.")
+    own = mine.value(q)
+    slips = _earlier_slips(problem, q, numbers, key)
+    if slips and is_close(value, own, tol):
+        credit = problem.follow_through_credit
+        return PartResult(q.name, shown, expected, Verdict.FOLLOW_THROUGH, credit, points,
+                          feedback=_follow_through_feedback(slips, numbers))
+    mistake = search.find(q, value, tol, own)
+    if mistake is not None:
+        return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points, misconception=mistake.name,
+                          feedback=f"Not correct. {mistake.explanation}")
+    return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points,
+                      feedback=_generic_feedback(value, own if slips else expected, tol))
+
+
+def _follow_through_feedback(slips: list[str], numbers: dict[str, float]) -> str:
+    shown = [f"{n} = {numbers[n]:g}" for n in slips[:2]]
+    more = f" and {len(slips) - 2} more" if len(slips) > 2 else ""
+    if len(slips) == 1:
+        return f"Right given your earlier answer {shown[0]}, which was off: credit for carrying it forward."
+    return (f"Right given your earlier answers {', '.join(shown)}{more}, which were off: credit for "
+            f"carrying them forward.")
+
+
+def _earlier_slips(problem: NetworkProblem, q: Quantity, numbers: dict[str, float], key: World) -> list[str]:
+    """The student's submitted quantities that ``q`` depends on and that are off the key."""
+    out = []
+    for name in depends_on(problem, q.name):
+        if name in numbers:
+            dep = problem.quantities[name]
+            if not is_close(numbers[name], key.value(dep), problem.tolerance_for(name)):
+                out.append(name)
+    # nearest first: a quantity closer to q depends on more of the others
+    out.sort(key=lambda n: len(depends_on(problem, n)), reverse=True)
+    return out
+
+
+def _generic_feedback(value: float, expected: float, tol: Tolerance) -> str:
+    if near_miss(value, expected, tol):
+        return (f"Close, but outside the tolerance ({tol.describe()}): keep more digits in "
+                f"intermediate steps.")
+    off = relative_error(value, expected)
+    if off >= 100:
+        return "Not correct: far from the expected value (a slip in the order of magnitude?)."
+    return f"Not correct: off by {off:.0%}."
+
+
+class _MistakeSearch:
+    """Evaluates the student's world under each applicable mistake, lazily, once per submission."""
+
+    def __init__(self, problem: NetworkProblem, leaves: dict[int, float], numbers: dict[str, float],
+                 mine: World) -> None:
+        self.problem = problem
+        self.leaves = leaves
+        self.numbers = numbers
+        self.mine = mine
+        self.worlds: dict[int, World] = {}
+
+    def world(self, index: int, m: Mistake) -> World:
+        w = self.worlds.get(index)
+        if w is None:
+            w = solve(self.problem, self.leaves, self.numbers, forward_hook=m.forward_hook,
+                      backward_hook=m.backward_hook, update=m.update or gradient_step, base=self.mine)
+            self.worlds[index] = w
+        return w
+
+    def find(self, q: Quantity, value: float, tol: Tolerance, own: float) -> Mistake | None:
+        for index, m in enumerate(mistakes_for(self.problem)):
+            if q.kind not in m.kinds:
+                continue
+            candidate = self.world(index, m).value(q)
+            if is_close(value, candidate, tol) and not is_close(candidate, own, tol):
+                return m
+        if own != 0 and is_close(value, -own, tol):
+            return SIGN_ERROR
+        return None

@@ -1,0 +1,109 @@
+"""Numeric answers: reading what a student wrote as a number, and the comparison modes."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from grader.expr import ExpressionError, parse
+from grader.expr.library import CONSTANTS, FUNCTIONS
+from grader.expr.nodes import BinOp, Call, Expr, Neg, Num, Sym
+from grader.problemset.model import Tolerance, ToleranceMode
+
+MAX_NUMERIC_TEXT = 200
+SIGFIG_SLACK = 0.51  # half a unit in the last place, with room for the student's own rounding
+
+
+class NumberError(ValueError):
+    """A submitted value that is not a number."""
+
+
+def read_number(raw: Any) -> float:
+    """Read a submitted value: a number, or text such as ``0.83``, ``-1.2e-3``, ``1/3``, ``e^-1``, ``tanh(1.2)``."""
+    if isinstance(raw, bool):
+        raise NumberError(f"{str(raw).lower()} is not a number")
+    if isinstance(raw, int | float):
+        value = float(raw)
+    elif isinstance(raw, str):
+        text = raw.strip()
+        if not text:
+            raise NumberError("the answer is empty")
+        if len(text) > MAX_NUMERIC_TEXT:
+            raise NumberError(f"the answer is too long for a number ({len(text)} characters)")
+        if "," in text and "(" not in text:
+            raise NumberError(f"{text!r} has a comma; write a decimal point (0.5, not 0,5)")
+        try:
+            value = _constant(parse(text, symbols=set(), max_length=MAX_NUMERIC_TEXT))
+        except ExpressionError as exc:
+            raise NumberError(f"cannot read {text!r} as a number: {exc.describe()}") from None
+    else:
+        kind = "a list" if isinstance(raw, list) else "a mapping" if isinstance(raw, dict) else type(raw).__name__
+        raise NumberError(f"expected a number, found {kind}")
+    if not math.isfinite(value):
+        raise NumberError("the answer is not a finite number")
+    return value
+
+
+def _constant(node: Expr) -> float:
+    """Evaluate a tree of numbers, e, pi and library functions (no names: nothing else to look up)."""
+    try:
+        return _eval(node)
+    except (OverflowError, ZeroDivisionError, ValueError) as exc:
+        raise ExpressionError(f"cannot be evaluated ({exc})") from None
+
+
+def _eval(node: Expr) -> float:
+    match node:
+        case Num(value=v):
+            return float(v)
+        case Sym(name=name) if name in CONSTANTS:
+            return CONSTANTS[name]
+        case Neg(arg=a):
+            return -_eval(a)
+        case BinOp(op=op, left=a, right=b):
+            x, y = _eval(a), _eval(b)
+            if op == "+":
+                return x + y
+            if op == "-":
+                return x - y
+            if op == "*":
+                return x * y
+            if op == "/":
+                return x / y
+            result = x**y
+            if isinstance(result, complex):
+                raise ValueError("a negative number to a fractional power")
+            return float(result)
+        case Call(func=f, args=args) if FUNCTIONS[f].value is not None:
+            fn = FUNCTIONS[f]
+            assert fn.value is not None
+            values = [_eval(a) for a in args] + list(fn.defaults[len(args) - fn.min_args:])
+            return float(fn.value(*values))
+    raise ExpressionError("only numbers and functions of numbers are allowed here")
+
+
+def is_close(submitted: float, expected: float, tol: Tolerance) -> bool:
+    """Whether ``submitted`` matches ``expected`` under ``tol`` (SPEC section 5)."""
+    if not math.isfinite(expected):
+        return False
+    diff = abs(submitted - expected)
+    if tol.mode is ToleranceMode.RELABS:
+        return diff <= tol.atol + tol.rtol * abs(expected)
+    if tol.mode is ToleranceMode.DECIMALS:
+        return diff <= SIGFIG_SLACK * 10.0 ** -tol.digits
+    if expected == 0:
+        return diff <= SIGFIG_SLACK * 10.0 ** -tol.digits
+    place = math.floor(math.log10(abs(expected))) - tol.digits + 1
+    return diff <= SIGFIG_SLACK * 10.0**place
+
+
+def relative_error(submitted: float, expected: float) -> float:
+    return abs(submitted - expected) / max(abs(expected), 1e-12)
+
+
+def near_miss(submitted: float, expected: float, tol: Tolerance, factor: float = 5.0) -> bool:
+    """Outside the tolerance but within ``factor`` times it: usually rounding too early."""
+    widened = Tolerance(tol.mode, tol.rtol * factor, tol.atol * factor, tol.digits)
+    if tol.mode is not ToleranceMode.RELABS:
+        widened = Tolerance(tol.mode, digits=max(tol.digits - 1, 0))
+    return is_close(submitted, expected, widened)
