@@ -74,8 +74,10 @@ def _judge(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[str, fl
     slips = _earlier_slips(problem, q, numbers, key)
     if slips and is_close(value, own, tol):
         credit = problem.follow_through_credit
+        origins = [n for n in slips if not is_close(numbers[n], mine.value(problem.quantities[n]),
+                                                    problem.tolerance_for(n))]
         return PartResult(q.name, shown, expected, Verdict.FOLLOW_THROUGH, credit, points,
-                          feedback=_follow_through_feedback(slips, numbers))
+                          feedback=_follow_through_feedback(slips, origins, numbers))
     mistake = search.find(q, value, tol, own)
     if mistake is not None:
         return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points, misconception=mistake.name,
@@ -84,13 +86,15 @@ def _judge(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[str, fl
                       feedback=_generic_feedback(value, own if slips else expected, tol))
 
 
-def _follow_through_feedback(slips: list[str], numbers: dict[str, float]) -> str:
-    shown = [f"{n} = {numbers[n]:g}" for n in slips[:2]]
-    more = f" and {len(slips) - 2} more" if len(slips) > 2 else ""
-    if len(slips) == 1:
-        return f"Right given your earlier answer {shown[0]}, which was off: credit for carrying it forward."
-    return (f"Right given your earlier answers {', '.join(shown)}{more}, which were off: credit for "
-            f"carrying them forward.")
+def _follow_through_feedback(slips: list[str], origins: list[str], numbers: dict[str, float]) -> str:
+    """Name the nearest earlier answer this one used, and where the slip started if that was elsewhere."""
+    nearest = f"{slips[0]} = {numbers[slips[0]]:g}"
+    start = [n for n in origins if n != slips[0]]
+    if start:
+        where = ", ".join(f"{n} = {numbers[n]:g}" for n in start[-2:])
+        return (f"Right given your earlier answer {nearest}, which carries forward your slip in {where}: "
+                f"credit for carrying it forward.")
+    return f"Right given your earlier answer {nearest}, which was off: credit for carrying it forward."
 
 
 def _earlier_slips(problem: NetworkProblem, q: Quantity, numbers: dict[str, float], key: World) -> list[str]:
