@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): routes per resource in ``routes/``, dependencies in ``deps``."""

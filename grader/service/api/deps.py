@@ -1,0 +1,96 @@
+"""Dependencies shared by the routes: the session, the caller, the raw file in a request body."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from grader.service.dispatch import Dispatcher
+from grader.service.errors import Forbidden, Invalid, Unauthorized
+from grader.service.models import Role, User
+from grader.service.settings import Settings
+from grader.service.store.users import user_by_token
+
+
+@dataclass
+class Service:
+    """What the app holds for the lifetime of the process."""
+
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker[Session]
+    dispatcher: Dispatcher
+
+
+def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def get_session(service: ServiceDep) -> Iterator[Session]:
+    with service.factory() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="The token `grader user add` printed.")
+
+
+def get_current_user(session: SessionDep,
+                     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
+    if credentials is None:
+        raise Unauthorized("send your token as 'Authorization: Bearer <token>'")
+    user = user_by_token(session, token=credentials.credentials)
+    if user is None:
+        raise Unauthorized("the token is not valid")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_instructor(user: CurrentUser) -> User:
+    if user.role is not Role.INSTRUCTOR:
+        raise Forbidden("only instructors may do this")
+    return user
+
+
+def get_student(user: CurrentUser) -> User:
+    if user.role is not Role.STUDENT:
+        raise Forbidden("only students may do this")
+    return user
+
+
+Instructor = Annotated[User, Depends(get_instructor)]
+Student = Annotated[User, Depends(get_student)]
+
+
+async def get_body_text(request: Request) -> str:
+    """The request body as the text of a file (YAML or JSON)."""
+    raw = await request.body()
+    if not raw.strip():
+        raise Invalid("the request body is empty: send the file's text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Invalid(f"the request body is not UTF-8 text (byte {exc.start} is {raw[exc.start]:#04x})") from None
+
+
+BodyText = Annotated[str, Depends(get_body_text)]
+
+# How the OpenAPI description shows a body that is a file's text.
+FILE_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/yaml": {"schema": {"type": "string"}},
+    "application/json": {"schema": {"type": "object"}},
+    "text/plain": {"schema": {"type": "string"}},
+}}}

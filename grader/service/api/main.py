@@ -1,0 +1,77 @@
+"""The FastAPI application: routes under /api/v1, OpenAPI at /openapi.json, JSON errors, a body size limit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from grader.service.db import make_engine, make_sessionmaker
+from grader.service.dispatch import CeleryDispatcher, Dispatcher, InProcessDispatcher
+from grader.service.errors import Unavailable
+from grader.service.settings import Settings
+from grader.service.sweep import Sweeper
+
+from . import errors
+from .deps import Service, ServiceDep
+from .routes import grades, regrades, sets, students, submissions, users
+
+API_PREFIX = "/api/v1"
+
+
+def make_dispatcher(service_settings: Settings, factory: sessionmaker[Session]) -> Dispatcher:
+    """Celery on the broker when one is configured; otherwise a grading thread in this process."""
+    if service_settings.embedded:
+        return InProcessDispatcher(factory, service_settings)
+    from workers.app import make_celery
+
+    return CeleryDispatcher(make_celery(service_settings))
+
+
+def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url, pool_size=10)
+    factory = make_sessionmaker(engine)
+    service = Service(settings, engine, factory, dispatcher or make_dispatcher(settings, factory))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sweeper = None
+        if isinstance(service.dispatcher, InProcessDispatcher):
+            service.dispatcher.start()
+            sweeper = Sweeper(factory, settings, service.dispatcher)
+            sweeper.start()
+        try:
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.stop()
+            if isinstance(service.dispatcher, InProcessDispatcher):
+                service.dispatcher.stop()
+            engine.dispose()
+
+    app = FastAPI(title="grader", version="1", lifespan=lifespan,
+                  description="Grades hand-calculation homework on small neural networks. Authenticate with "
+                              "'Authorization: Bearer <token>' (tokens come from `grader user add`).")
+    app.state.service = service
+    errors.install(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (users, sets, students, submissions, regrades, grades):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.add_api_route("/health", health, methods=["GET"], tags=["service"])
+    app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
+    return app
+
+
+def health(service: ServiceDep) -> dict[str, str]:
+    """200 when the database answers (the container healthcheck)."""
+    try:
+        with service.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise Unavailable(f"the database does not answer: {type(exc).__name__}") from None
+    return {"status": "ok", "mode": "embedded" if service.settings.embedded else "distributed"}

@@ -1,0 +1,104 @@
+"""Problem sets: instructors upload, update and list their own; students list the sets they are enrolled in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Response, status
+from sqlalchemy import and_, func, select
+
+from grader.key import answer_key, problem_view
+from grader.service.errors import Forbidden, NotFound
+from grader.service.loaded import loaded_set
+from grader.service.models import Grade, ProblemSet, Role, SetVersion, Submission
+from grader.service.store.sets import current_version, owned_set, sets_for, upload_set, visible_set
+
+from ..deps import FILE_BODY, BodyText, CurrentUser, Instructor, SessionDep
+from ..present import set_out
+from ..schemas import SetOut, UploadOut
+
+router = APIRouter(prefix="/sets", tags=["problem sets"])
+
+
+@router.get("", response_model=list[SetOut])
+def list_sets(session: SessionDep, user: CurrentUser) -> list[SetOut]:
+    """An instructor's own sets; a student's enrolled sets."""
+    return [set_out(session, s, user) for s in sets_for(session, user=user)]
+
+
+@router.post("", response_model=UploadOut, status_code=status.HTTP_201_CREATED, openapi_extra=FILE_BODY)
+def create_set(session: SessionDep, user: Instructor, text: BodyText, response: Response) -> UploadOut:
+    """Upload a new problem set (the YAML file as the body). A broken file is refused with the loader's message."""
+    upload = upload_set(session, owner=user, text=text, file="upload", update=False)
+    session.commit()
+    response.headers["Location"] = f"/api/v1/sets/{upload.problem_set.name}"
+    return _upload_out(session, upload.problem_set, user, upload.created, upload.changed, upload.version)
+
+
+@router.put("/{set_id}", response_model=UploadOut, openapi_extra=FILE_BODY)
+def update_set(set_id: str, session: SessionDep, user: Instructor, text: BodyText) -> UploadOut:
+    """Upload a changed file for one of your sets: a new version (the same file changes nothing)."""
+    owned_set(session, user=user, name=set_id)
+    upload = upload_set(session, owner=user, text=text, file=f"{set_id}.yaml", expect_name=set_id, create=False)
+    session.commit()
+    return _upload_out(session, upload.problem_set, user, upload.created, upload.changed, upload.version)
+
+
+def _upload_out(session: SessionDep, problem_set: ProblemSet, user: Instructor, created: bool, changed: bool,
+                version: SetVersion) -> UploadOut:
+    graded = select(Grade.id).where(and_(Grade.submission_id == Submission.id, Grade.set_version_id == version.id))
+    behind = session.scalar(select(func.count()).where(Submission.problem_set_id == problem_set.id,
+                                                       ~graded.exists())) or 0
+    return UploadOut(set=set_out(session, problem_set, user), created=created, changed=changed,
+                     warnings=version.warnings, ungraded_by_current=behind)
+
+
+@router.get("/{set_id}", response_model=SetOut)
+def read_set(set_id: str, session: SessionDep, user: CurrentUser) -> SetOut:
+    return set_out(session, visible_set(session, user=user, name=set_id), user)
+
+
+@router.get("/{set_id}/source", response_class=Response,
+            responses={200: {"content": {"application/yaml": {}}, "description": "the set's file"}})
+def read_source(set_id: str, session: SessionDep, user: Instructor,
+                version: int | None = Query(default=None, ge=1, description="a version number; default current")) \
+        -> Response:
+    """The file of the current (or a given) version, as uploaded."""
+    problem_set = owned_set(session, user=user, name=set_id)
+    chosen = current_version(session, problem_set=problem_set)
+    if version is not None:
+        found = session.scalar(select(SetVersion).where(SetVersion.problem_set_id == problem_set.id,
+                                                        SetVersion.number == version))
+        if found is None:
+            raise NotFound(f"problem set {set_id!r} has no version {version}")
+        chosen = found
+    return Response(chosen.source, media_type="application/yaml")
+
+
+@router.get("/{set_id}/key")
+def read_key(set_id: str, session: SessionDep, user: Instructor,
+             student: str | None = Query(default=None, description="this student's variant of randomised values"),
+             problem: str | None = Query(default=None, description="only this problem"),
+             everything: bool = Query(default=False, description="every quantity, not only the asked ones")) \
+        -> dict[str, Any]:
+    """The computed answer key of the current version (per student where values are randomised)."""
+    problem_set = owned_set(session, user=user, name=set_id)
+    ps = loaded_set(current_version(session, problem_set=problem_set))
+    if problem is not None and problem not in {p.id for p in ps.problems}:
+        raise NotFound(f"problem set {set_id!r} has no problem {problem!r}")
+    return answer_key(ps, student=student, problem=problem, everything=everything)
+
+
+@router.get("/{set_id}/problems/{problem_id}")
+def read_problem(set_id: str, problem_id: str, session: SessionDep, user: CurrentUser,
+                 student: str | None = Query(default=None, description="instructors: whose variant")) \
+        -> dict[str, Any]:
+    """A problem as its student sees it: the statement and their own values, no answers."""
+    problem_set = visible_set(session, user=user, name=set_id)
+    ps = loaded_set(current_version(session, problem_set=problem_set))
+    if problem_id not in {p.id for p in ps.problems}:
+        raise NotFound(f"problem set {set_id!r} has no problem {problem_id!r}")
+    if user.role is Role.STUDENT and student not in (None, user.name):
+        raise Forbidden("students see only their own variant")
+    whose = user.name if user.role is Role.STUDENT else (student or "")
+    return problem_view(ps, whose, problem_id)

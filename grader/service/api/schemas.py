@@ -1,0 +1,121 @@
+"""What the API returns, as pydantic models (they make the OpenAPI description)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class UserOut(BaseModel):
+    name: str
+    role: Literal["instructor", "student"]
+
+
+class ProblemOut(BaseModel):
+    id: str
+    title: str
+    kind: str
+    max_score: float
+
+
+class VersionOut(BaseModel):
+    number: int
+    title: str
+    sha256: str
+    max_score: float
+    warnings: list[str]
+    created_at: datetime
+
+
+class SetOut(BaseModel):
+    id: str = Field(description="the set's id from its file, e.g. dl-hw2")
+    title: str
+    version: int = Field(description="the current version")
+    max_score: float
+    problems: list[ProblemOut]
+    owner: str | None = None
+    versions: list[VersionOut] | None = Field(default=None, description="instructors only")
+
+
+class UploadOut(BaseModel):
+    set: SetOut
+    created: bool = Field(description="a new problem set")
+    changed: bool = Field(description="a new version (false: the file is the current version already)")
+    warnings: list[str]
+    ungraded_by_current: int = Field(description="submissions not graded against the current version: "
+                                                 "POST /sets/{id}/regrades grades them")
+
+
+class StudentsIn(BaseModel):
+    students: list[str] = Field(min_length=1, max_length=10_000, description="user names of students")
+
+
+class StudentsOut(BaseModel):
+    added: int = 0
+    students: list[str]
+
+
+class GradeOut(BaseModel):
+    version: int = Field(description="the set version this grade was computed against")
+    current: bool = Field(description="graded against the set's current version")
+    score: float | None
+    max_score: float
+    error: str | None = Field(description="why it could not be graded (then score is null)")
+    graded_at: datetime
+    result: dict[str, Any] | None = Field(description="the full result: problems, parts, verdicts, feedback")
+
+
+class SubmissionOut(BaseModel):
+    id: int
+    problem_set: str
+    student: str
+    submitted_at: datetime
+    version: int = Field(description="the set version current when it was submitted")
+    status: Literal["queued", "graded", "failed"]
+    grade: GradeOut | None = None
+    answers: str | None = Field(default=None, description="the answers file exactly as submitted")
+
+
+class SubmissionSummary(BaseModel):
+    id: int
+    student: str
+    submitted_at: datetime
+    status: Literal["queued", "graded", "failed"]
+    score: float | None
+    max_score: float | None
+
+
+class JobOut(BaseModel):
+    id: int
+    problem_set: str
+    version: int
+    mode: Literal["batch", "single"]
+    total: int
+    done: int
+    failed: int
+    pending: int
+    finished: bool
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class RegradeIn(BaseModel):
+    mode: Literal["batch", "single"] = Field(default="batch", description="batch: chunks written in bulk; "
+                                             "single: one task per submission")
+
+
+class GradeRowOut(BaseModel):
+    student: str
+    submission: int | None
+    version: int | None
+    scores: dict[str, float | None]
+    total: float | None
+    error: str | None
+
+
+class GradesOut(BaseModel):
+    problem_set: str
+    problems: list[ProblemOut]
+    rows: list[GradeRowOut]

@@ -1,0 +1,60 @@
+"""The one settings object read by the API, the workers, the migrations and the command line.
+
+Every field comes from a ``GRADER_*`` environment variable (``GRADER_DATABASE_URL``, ``GRADER_BROKER_URL``, ...).
+Without a broker the service runs embedded: SQLite file, grading done in-process.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///grader.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRADER_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    # Empty: the embedded setup, grading in a thread of the API process. Otherwise a Celery broker (Redis).
+    broker_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Largest request body accepted (a problem set or an answers file), in bytes.
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+
+    # Batch regrade: submissions per task, and its time limits (seconds).
+    chunk_size: int = Field(default=500, ge=1, le=10_000)
+    chunk_soft_time_limit: float = Field(default=120.0, gt=0)
+    chunk_time_limit: float = Field(default=150.0, gt=0)
+    # One submission per task: its time limits (seconds).
+    task_soft_time_limit: float = Field(default=20.0, gt=0)
+    task_time_limit: float = Field(default=30.0, gt=0)
+    # Deliveries of the same work before it is given up with a stored error (a task that kills its worker).
+    max_deliveries: int = Field(default=3, ge=1)
+    # Retries of a task that met an infrastructure error (database or broker unreachable).
+    max_retries: int = Field(default=5, ge=0)
+
+    # Redis transport: a message taken by a worker that died is handed out again after this many seconds.
+    # It must exceed the longest task (chunk_time_limit) plus the time a prefetched message waits.
+    visibility_timeout: int = Field(default=180, ge=1)
+    # How often each worker looks for such messages (seconds).
+    unacked_restore_interval: float = Field(default=5.0, gt=0)
+    worker_concurrency: int = Field(default=0, ge=0)  # 0: one process per core
+
+    # The sweep re-queues work the database says is still to do: submissions older than sweep_age seconds
+    # without a grade, and regrades that made no progress for sweep_age seconds. Runs every sweep_interval.
+    sweep_interval: float = Field(default=30.0, gt=0)
+    sweep_age: float = Field(default=60.0, ge=0)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.broker_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once from the environment."""
+    return Settings()

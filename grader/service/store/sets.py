@@ -1,0 +1,138 @@
+"""Problem sets, their versions and enrolments. A changed file makes a new version; the old ones stay."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from grader.problemset.loader import load_problem_set
+from grader.service.errors import Conflict, Forbidden, Invalid, NotFound
+from grader.service.models import Enrolment, ProblemSet, Role, SetVersion, User
+
+
+@dataclass
+class Upload:
+    problem_set: ProblemSet
+    version: SetVersion
+    created: bool  # a new set
+    changed: bool  # a new version (False: the file is the current version already)
+
+
+def upload_set(session: Session, *, owner: User, text: str, file: str, expect_name: str | None = None,
+               create: bool = True, update: bool = True) -> Upload:
+    """Store a problem-set file as a new set or a new version of the owner's set.
+
+    The file is loaded first: a broken one raises ``ProblemSetError`` (the loader's message) and nothing changes.
+    """
+    if owner.role is not Role.INSTRUCTOR:
+        raise Forbidden("only instructors upload problem sets")
+    loaded = load_problem_set(text, file)
+    if expect_name is not None and loaded.id != expect_name:
+        raise Invalid(f"the file is problem set {loaded.id!r}, not {expect_name!r}", file=file, field="id")
+    problem_set = get_set(session, name=loaded.id)
+    created = problem_set is None
+    if problem_set is None:
+        if not create:
+            raise NotFound(f"no problem set {loaded.id!r}")
+        problem_set = ProblemSet(name=loaded.id, owner_id=owner.id)
+        session.add(problem_set)
+        session.flush()
+    elif problem_set.owner_id != owner.id:
+        raise Forbidden(f"problem set {loaded.id!r} belongs to another instructor")
+    elif not update:
+        raise Conflict(f"problem set {loaded.id!r} exists already; update it with PUT /api/v1/sets/{loaded.id}")
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    current = None if created else current_version(session, problem_set=problem_set)
+    if current is not None and current.sha256 == digest:
+        return Upload(problem_set, current, created=False, changed=False)
+    version = SetVersion(
+        problem_set_id=problem_set.id, number=1 if current is None else current.number + 1, title=loaded.title,
+        source=text, sha256=digest, max_score=loaded.max_score, warnings=list(loaded.warnings),
+        problems=[{"id": p.id, "title": p.title, "kind": p.kind, "max_score": p.max_score} for p in loaded.problems],
+    )
+    session.add(version)
+    session.flush()
+    return Upload(problem_set, version, created=created, changed=True)
+
+
+def get_set(session: Session, *, name: str) -> ProblemSet | None:
+    return session.scalar(select(ProblemSet).where(ProblemSet.name == name))
+
+
+def current_version(session: Session, *, problem_set: ProblemSet) -> SetVersion:
+    version = session.scalar(select(SetVersion).where(SetVersion.problem_set_id == problem_set.id)
+                             .order_by(SetVersion.number.desc()).limit(1))
+    if version is None:  # every set is created with its first version in the same transaction
+        raise NotFound(f"problem set {problem_set.name!r} has no version")
+    return version
+
+
+def versions(session: Session, *, problem_set: ProblemSet) -> list[SetVersion]:
+    return list(session.scalars(select(SetVersion).where(SetVersion.problem_set_id == problem_set.id)
+                                .order_by(SetVersion.number)))
+
+
+def sets_for(session: Session, *, user: User) -> list[ProblemSet]:
+    """An instructor's own sets, or the sets a student is enrolled in."""
+    query = select(ProblemSet).order_by(ProblemSet.name)
+    if user.role is Role.INSTRUCTOR:
+        query = query.where(ProblemSet.owner_id == user.id)
+    else:
+        query = query.join(Enrolment, Enrolment.problem_set_id == ProblemSet.id).where(Enrolment.user_id == user.id)
+    return list(session.scalars(query))
+
+
+def visible_set(session: Session, *, user: User, name: str) -> ProblemSet:
+    """The set ``name`` if ``user`` may see it: its owner, or an enrolled student."""
+    problem_set = get_set(session, name=name)
+    if problem_set is None:
+        raise NotFound(f"no problem set {name!r}")
+    if user.role is Role.INSTRUCTOR:
+        if problem_set.owner_id != user.id:
+            raise Forbidden(f"problem set {name!r} belongs to another instructor")
+    elif not is_enrolled(session, problem_set=problem_set, user=user):
+        raise Forbidden(f"you are not enrolled in problem set {name!r}")
+    return problem_set
+
+
+def owned_set(session: Session, *, user: User, name: str) -> ProblemSet:
+    if user.role is not Role.INSTRUCTOR:
+        raise Forbidden("only the set's instructor may do this")
+    return visible_set(session, user=user, name=name)
+
+
+def is_enrolled(session: Session, *, problem_set: ProblemSet, user: User) -> bool:
+    return session.get(Enrolment, (problem_set.id, user.id)) is not None
+
+
+def enrol(session: Session, *, problem_set: ProblemSet, students: list[User]) -> int:
+    """Enrol students (already enrolled ones are left as they are); return how many were new."""
+    added = 0
+    for student in students:
+        if student.role is not Role.STUDENT:
+            raise Invalid(f"{student.name!r} is an instructor, not a student", field="students")
+        if session.get(Enrolment, (problem_set.id, student.id)) is None:
+            session.add(Enrolment(problem_set_id=problem_set.id, user_id=student.id))
+            added += 1
+    session.flush()
+    return added
+
+
+def unenrol(session: Session, *, problem_set: ProblemSet, student: User) -> None:
+    enrolment = session.get(Enrolment, (problem_set.id, student.id))
+    if enrolment is None:
+        raise NotFound(f"{student.name!r} is not enrolled in {problem_set.name!r}")
+    session.delete(enrolment)
+    session.flush()
+
+
+def enrolled(session: Session, *, problem_set: ProblemSet) -> list[User]:
+    return list(session.scalars(select(User).join(Enrolment, Enrolment.user_id == User.id)
+                                .where(Enrolment.problem_set_id == problem_set.id).order_by(User.name)))
+
+
+def version_count(session: Session, *, problem_set: ProblemSet) -> int:
+    return session.scalar(select(func.count()).where(SetVersion.problem_set_id == problem_set.id)) or 0

@@ -1,0 +1,106 @@
+"""Submissions (stored as received, never modified) and their grades."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from grader.grading.answers import read_answers
+from grader.service.errors import Forbidden, Invalid, NotFound
+from grader.service.models import Grade, ProblemSet, Role, SetVersion, Submission, User
+from grader.service.store.sets import current_version, is_enrolled
+
+
+def create_submission(session: Session, *, problem_set: ProblemSet, student: User, text: str,
+                      file: str = "<answers>") -> Submission:
+    """Check an answers file against the set and store it exactly as received.
+
+    A file that cannot be read raises ``AnswersError``; one for another set or student, or naming problems
+    the set does not have, raises ``Invalid``/``Forbidden``. Nothing is stored then.
+    """
+    if student.role is not Role.STUDENT:
+        raise Forbidden("only students submit answers")
+    if not is_enrolled(session, problem_set=problem_set, user=student):
+        raise Forbidden(f"you are not enrolled in problem set {problem_set.name!r}")
+    answers = read_answers(text, file)
+    if answers.problem_set != problem_set.name:
+        raise Invalid(f"the answers are for problem set {answers.problem_set!r}, not {problem_set.name!r}",
+                      file=file, field="problem_set")
+    if answers.student != student.name:
+        raise Forbidden(f"the answers are signed by student {answers.student!r}, but you are {student.name!r}",
+                        file=file, field="student")
+    version = current_version(session, problem_set=problem_set)
+    known = [p["id"] for p in version.problems]
+    unknown = [pid for pid in answers.answers if pid not in known]
+    if unknown:
+        raise Invalid(f"problem set {problem_set.name!r} has no problem {unknown[0]!r} (it has {', '.join(known)})",
+                      file=file, field=f"answers.{unknown[0]}", line=answers.lines.get(unknown[0]))
+    submission = Submission(problem_set_id=problem_set.id, student_id=student.id, set_version_id=version.id,
+                            answers=text)
+    session.add(submission)
+    session.flush()
+    return submission
+
+
+@dataclass
+class SubmissionView:
+    submission: Submission
+    problem_set: ProblemSet
+    student: User
+    grade: Grade | None  # against the set's current version, else the latest version graded
+    current_version: SetVersion
+
+
+def visible_submission(session: Session, *, user: User, submission_id: int) -> SubmissionView:
+    """A submission its student, or its set's instructor, may read."""
+    row = session.execute(select(Submission, ProblemSet, User).join(ProblemSet, ProblemSet.id ==
+                          Submission.problem_set_id).join(User, User.id == Submission.student_id)
+                          .where(Submission.id == submission_id)).first()
+    if row is None:
+        raise NotFound(f"no submission {submission_id}")
+    submission, problem_set, student = row.tuple()
+    if user.role is Role.STUDENT and student.id != user.id:
+        raise Forbidden(f"submission {submission_id} is another student's")
+    if user.role is Role.INSTRUCTOR and problem_set.owner_id != user.id:
+        raise Forbidden(f"submission {submission_id} is for another instructor's set")
+    version = current_version(session, problem_set=problem_set)
+    return SubmissionView(submission, problem_set, student, best_grade(session, submission=submission), version)
+
+
+def best_grade(session: Session, *, submission: Submission) -> Grade | None:
+    """The grade against the newest version that has graded this submission."""
+    return session.scalar(select(Grade).join(SetVersion, SetVersion.id == Grade.set_version_id)
+                          .where(Grade.submission_id == submission.id).order_by(SetVersion.number.desc()).limit(1))
+
+
+def list_submissions(session: Session, *, problem_set: ProblemSet, student: User | None = None, limit: int = 100,
+                     offset: int = 0) -> list[tuple[Submission, str]]:
+    """Submissions to a set, newest first, each with its student's name."""
+    query = (select(Submission, User.name).join(User, User.id == Submission.student_id)
+             .where(Submission.problem_set_id == problem_set.id))
+    if student is not None:
+        query = query.where(Submission.student_id == student.id)
+    query = query.order_by(Submission.id.desc()).limit(limit).offset(offset)
+    return [(s, name) for s, name in session.execute(query).tuples()]
+
+
+def grades_by_submission(session: Session, *, submission_ids: list[int]) -> dict[int, Grade]:
+    """For each submission, its grade against the newest version that graded it."""
+    if not submission_ids:
+        return {}
+    rows = session.execute(select(Grade, SetVersion.number).join(SetVersion, SetVersion.id == Grade.set_version_id)
+                           .where(Grade.submission_id.in_(submission_ids))).tuples()
+    best: dict[int, tuple[int, Grade]] = {}
+    for grade, number in rows:
+        if grade.submission_id not in best or number > best[grade.submission_id][0]:
+            best[grade.submission_id] = (number, grade)
+    return {sid: grade for sid, (_, grade) in best.items()}
+
+
+def latest_submissions(session: Session, *, problem_set: ProblemSet) -> dict[int, Submission]:
+    """Each student's newest submission to the set, by student id."""
+    newest = (select(func.max(Submission.id)).where(Submission.problem_set_id == problem_set.id)
+              .group_by(Submission.student_id))
+    return {s.student_id: s for s in session.scalars(select(Submission).where(Submission.id.in_(newest)))}

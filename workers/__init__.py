@@ -1,0 +1,1 @@
+"""Celery workers for the distributed setup: ``grader worker`` (or ``celery -A workers.app worker``)."""
