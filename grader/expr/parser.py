@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -36,6 +36,7 @@ _SAME = {"−": "-", "–": "-", "·": "*", "⋅": "*", "×": "*", "∗": "*", "
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _NUMBER = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _CLOSE = {"(": ")", "[": "]", "{": "}"}
+_KRONECKER = re.compile(r"^delta_?([A-Za-z0-9])([A-Za-z0-9])$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,13 +158,21 @@ def _ascii_name(name: str) -> str:
 
 
 class Parser:
-    """Recursive descent with precedence climbing; one instance per text."""
+    """Recursive descent with precedence climbing; one instance per text.
 
-    def __init__(self, text: str, symbols: Collection[str] | None, max_length: int) -> None:
-        self.text = text
-        self.tokens = tokenize(text, max_length)
+    The LaTeX front end (``grader.expr.latex``) subclasses it: it feeds its own tokens and adds the
+    commands (``\\frac``, ``\\sqrt``, ``\\sum``, ``cases``) in ``primary``.
+    """
+
+    #: token kinds that can start a factor written right after another one (``2x``, ``x(1-x)``)
+    FACTOR_KINDS: frozenset[str] = frozenset({"num", "open"})
+
+    def __init__(self, tokens: list[Token], symbols: Collection[str] | None,
+                 indices: Mapping[str, tuple[int, int]] | None = None) -> None:
+        self.tokens = tokens
         self.i = 0
         self.symbols = None if symbols is None else set(symbols)
+        self.indices = dict(indices or {})
         self.abs_depth = 0
         self.depth = 0
 
@@ -288,7 +297,7 @@ class Parser:
 
     def _starts_implicit_factor(self) -> bool:
         t = self.tok
-        if t.kind in ("num", "open"):
+        if t.kind in self.FACTOR_KINDS:
             return True
         if t.kind == "bar":
             return self.abs_depth == 0
@@ -362,16 +371,38 @@ class Parser:
         func = None if declared else library.lookup(name)
         if func is not None:
             return self.call(func, t)
-        if nxt.kind == "open" and nxt.text == "(" and self.symbols is None:
-            raise ExpressionError(f'unknown function "{name}"', t.pos, self._suggest(name, functions=True))
+        is_call = nxt.kind == "open" and nxt.text == "("
+        if is_call and self.symbols is None:
+            raise ExpressionError(f'unknown function "{name}"', t.pos, self._suggest(name, functions=True),
+                                  kind="unknown_function", name=name)
         if self.symbols is None or declared or name in library.CONSTANTS:
             return Sym(name, t.pos)
-        split = self._split(name, t.pos)
-        if split is not None:
-            return split
-        is_call = nxt.kind == "open" and nxt.text == "("
+        resolved = self._resolve(name, t.pos)
+        if resolved is not None:
+            return resolved
         kind = "function" if is_call else "name"
-        raise ExpressionError(f'unknown {kind} "{name}"', t.pos, self._suggest(name, functions=is_call))
+        raise ExpressionError(f'unknown {kind} "{name}"', t.pos, self._suggest(name, functions=is_call),
+                              kind=f"unknown_{kind}", name=name)
+
+    def _resolve(self, name: str, pos: int) -> Expr | None:
+        """An undeclared name that still means something: ``y_1`` for ``y1``, ``δ_ij``, ``xy``."""
+        assert self.symbols is not None
+        bare = name.replace("_", "")
+        same = [s for s in self.symbols if s.replace("_", "") == bare]
+        if len(same) == 1:
+            return Sym(same[0], pos)
+        delta = _KRONECKER.match(name)
+        if delta is not None:
+            first, second = (self._index_arg(p, pos) for p in delta.groups())
+            if first is not None and second is not None:
+                return Call("KroneckerDelta", (first, second), pos)
+        return self._split(name, pos)
+
+    def _index_arg(self, part: str, pos: int) -> Expr | None:
+        assert self.symbols is not None
+        if part.isdecimal():
+            return Num(Fraction(int(part)), pos)
+        return Sym(part, pos) if part in self.symbols else None
 
     def call(self, func: library.Function, t: Token) -> Expr:
         exponent: Expr | None = None
@@ -380,7 +411,7 @@ class Parser:
             exponent = self.unary()
             if isinstance(exponent, Neg):
                 raise ExpressionError(f"{t.text}^-1 (an inverse function) is not supported", caret.pos)
-        if self.tok.kind == "open" and self.tok.text == "(":
+        if self.tok.kind == "open" and self.tok.text in "([":
             open_tok = self.advance()
             self.enter(open_tok.pos)
             args = [self.conditional()]
@@ -388,7 +419,8 @@ class Parser:
                 self.advance()
                 args.append(self.conditional())
             self.depth -= 1
-            self.expect("close", ")", what='")"')
+            closer = _CLOSE[open_tok.text]
+            self.expect("close", closer, what=f'"{closer}"')
         elif self._starts_implicit_factor() and self.tok.kind != "open":
             args = [self.power()]  # ln x, tanh 2x: the argument is the next factor
             while self._starts_implicit_factor() and self.tok.kind != "open":
@@ -473,9 +505,9 @@ def _arity(func: library.Function) -> str:
 
 
 def _checked_power(base: Expr, exponent: Expr, pos: int) -> Expr:
-    if isinstance(exponent, Num) and abs(exponent.value) > MAX_LITERAL_EXPONENT:
-        raise LimitError(f"the exponent is too large (at most {MAX_LITERAL_EXPONENT})", pos)
     b, e = _constant_value(base), _constant_value(exponent)
+    if e is not None and not abs(e) <= MAX_LITERAL_EXPONENT:
+        raise LimitError(f"the exponent is too large (at most {MAX_LITERAL_EXPONENT})", pos)
     if b is not None and e is not None:
         try:
             magnitude = abs(b) ** e if b != 0 or e >= 0 else math.inf
@@ -487,30 +519,39 @@ def _checked_power(base: Expr, exponent: Expr, pos: int) -> Expr:
 
 
 def _constant_value(node: Expr) -> float | None:
-    """The float value of a tree of numbers and operators, or None if it has names or calls."""
+    """The float value of a tree of numbers and operators, or None if it has names or calls.
+
+    Powers are taken in absolute value: only the magnitude matters for the size limits.
+    """
     match node:
         case Num(value=v):
             return float(v)
         case Neg(arg=a):
             inner = _constant_value(a)
             return None if inner is None else -inner
-        case BinOp(op="^", left=a, right=b):
+        case BinOp(op=op, left=a, right=b):
             x, y = _constant_value(a), _constant_value(b)
             if x is None or y is None:
                 return None
             try:
-                value = abs(x) ** y
+                if op == "^":
+                    value = abs(x) ** y
+                    return value if isinstance(value, float) else math.inf
+                if op == "/":
+                    return x / y if y != 0 else None
+                return x + y if op == "+" else x - y if op == "-" else x * y
             except (OverflowError, ZeroDivisionError):
                 return math.inf
-            return value if isinstance(value, float) else math.inf
     return None
 
-
-def parse(text: str, symbols: Collection[str] | None = None, max_length: int = MAX_LENGTH) -> Expr:
+def parse(text: str, symbols: Collection[str] | None = None, max_length: int = MAX_LENGTH,
+          indices: Mapping[str, tuple[int, int]] | None = None) -> Expr:
     """Parse ``text`` into an expression tree.
 
     ``symbols`` are the names the text may use besides the function library and the constants
     ``e`` and ``pi``; ``None`` allows any name (the caller then checks names itself, as the problem
-    loader does, to name the field in its message).
+    loader does, to name the field in its message). With ``symbols`` given, an undeclared name is
+    read as a declared one written with or without underscores (``y_1`` for ``y1``), as a Kronecker
+    delta of declared indices (``delta_ij``), or as a product of declared names (``xy``).
     """
-    return Parser(text, symbols, max_length).parse()
+    return Parser(tokenize(text, max_length), symbols, indices).parse()
