@@ -1,0 +1,1 @@
+"""Web pages for students and instructors, served by the same service."""
