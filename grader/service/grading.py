@@ -125,7 +125,7 @@ def grade_one(factory: sessionmaker[Session], *, submission_id: int, version_id:
             Submission.id == submission_id, SetVersion.id == version_id)).first()
     if row is None:
         return "gone"  # deleted with its set since it was queued
-    text, version = row.tuple()
+    text, version = row
     deliveries = 1 + (record_delivery(factory, f"s{submission_id}v{version_id}") if redelivered else 0)
     if deliveries > max_deliveries:
         limit = f"{time_limit:g} s" if time_limit else "its time limit"

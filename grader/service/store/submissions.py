@@ -60,7 +60,7 @@ def visible_submission(session: Session, *, user: User, submission_id: int) -> S
                           .where(Submission.id == submission_id)).first()
     if row is None:
         raise NotFound(f"no submission {submission_id}")
-    submission, problem_set, student = row.tuple()
+    submission, problem_set, student = row
     if user.role is Role.STUDENT and student.id != user.id:
         raise Forbidden(f"submission {submission_id} is another student's")
     if user.role is Role.INSTRUCTOR and problem_set.owner_id != user.id:
@@ -83,7 +83,7 @@ def list_submissions(session: Session, *, problem_set: ProblemSet, student: User
     if student is not None:
         query = query.where(Submission.student_id == student.id)
     query = query.order_by(Submission.id.desc()).limit(limit).offset(offset)
-    return [(s, name) for s, name in session.execute(query).tuples()]
+    return [(s, name) for s, name in session.execute(query)]
 
 
 def grades_by_submission(session: Session, *, submission_ids: list[int]) -> dict[int, Grade]:
@@ -91,7 +91,7 @@ def grades_by_submission(session: Session, *, submission_ids: list[int]) -> dict
     if not submission_ids:
         return {}
     rows = session.execute(select(Grade, SetVersion.number).join(SetVersion, SetVersion.id == Grade.set_version_id)
-                           .where(Grade.submission_id.in_(submission_ids))).tuples()
+                           .where(Grade.submission_id.in_(submission_ids)))
     best: dict[int, tuple[int, Grade]] = {}
     for grade, number in rows:
         if grade.submission_id not in best or number > best[grade.submission_id][0]:

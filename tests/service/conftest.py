@@ -1,0 +1,77 @@
+"""The embedded service on a fresh SQLite file per test (copied from one migrated template)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from grader.service import migrate
+from grader.service.api.main import create_app
+from grader.service.dispatch import InProcessDispatcher
+from grader.service.settings import Settings
+from tests.service.builders import add_user, enrol, upload
+
+BODY_LIMIT = 64_000
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "grader.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def settings(migrated_template: Path, tmp_path: Path) -> Settings:
+    path = tmp_path / "grader.db"
+    shutil.copy(migrated_template, path)
+    # The sweep is left to its own tests: here every piece of work is handed over at once.
+    return Settings(database_url=f"sqlite:///{path}", broker_url="", max_body_bytes=BODY_LIMIT,
+                    sweep_interval=3600)
+
+
+@dataclass
+class Env:
+    client: TestClient
+    factory: sessionmaker[Session]
+    dispatcher: InProcessDispatcher
+
+    def wait(self) -> None:
+        """Until the embedded grader has done everything handed to it."""
+        self.dispatcher.wait_idle()
+
+
+@pytest.fixture
+def env(settings: Settings) -> Iterator[Env]:
+    app = create_app(settings)
+    service = app.state.service
+    assert isinstance(service.dispatcher, InProcessDispatcher)
+    with TestClient(app) as client:
+        yield Env(client, service.factory, service.dispatcher)
+
+
+@dataclass
+class Course:
+    """An instructor with the tiny set, two enrolled students, and an outsider of each role."""
+
+    prof: str
+    other_prof: str
+    alice: str
+    bob: str
+    carol: str  # a student not enrolled
+
+
+@pytest.fixture
+def course(env: Env) -> Course:
+    tokens = {name: add_user(env.factory, name, role) for name, role in
+              [("prof", "instructor"), ("other", "instructor"), ("alice", "student"), ("bob", "student"),
+               ("carol", "student")]}
+    upload(env.client, tokens["prof"])
+    enrol(env.client, tokens["prof"], "tiny-net", "alice", "bob")
+    return Course(tokens["prof"], tokens["other"], tokens["alice"], tokens["bob"], tokens["carol"])
