@@ -132,16 +132,23 @@ def grade_one(factory: sessionmaker[Session], *, submission_id: int, version_id:
         graded = error_grade(version.max_score, submission_id, f"grading was abandoned after {max_deliveries} "
                              f"attempts: each one stopped its worker process or ran past {limit}")
     else:
-        try:
-            graded = grade_answers(_load(version), submission_id, text, limits)
-        except InputError as exc:
-            graded = error_grade(version.max_score, submission_id, f"the problem set does not load: {exc}")
-        except limits:
-            limit = f"{time_limit:g} s" if time_limit else "its time limit"
-            graded = error_grade(version.max_score, submission_id, f"grading took longer than {limit}")
+        graded = _grade_within(version, submission_id, text, time_limit, limits)
     with factory() as session, session.begin():
         store_grades(session, version_id, [graded])
     return "failed" if graded.error else "graded"
+
+
+def _grade_within(version: SetVersion, submission_id: int, text: str, time_limit: float | None,
+                  limits: Limits) -> Graded:
+    try:
+        ps = _load(version)
+    except InputError as exc:
+        return error_grade(version.max_score, submission_id, f"the problem set does not load: {exc}")
+    try:
+        return grade_answers(ps, submission_id, text, limits)
+    except limits:
+        limit = f"{time_limit:g} s" if time_limit else "its time limit"
+        return error_grade(version.max_score, submission_id, f"grading took longer than {limit}")
 
 
 def _load(version: SetVersion) -> LoadedSet:
