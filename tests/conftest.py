@@ -96,3 +96,18 @@ def parts(result: GradeResult, problem: str = "q1") -> dict[str, PartResult]:
         if p.id == problem:
             return {part.quantity: part for part in p.parts}
     raise KeyError(problem)
+
+
+def run_cli(capsys: Any, monkeypatch: Any, *argv: str) -> tuple[int, str, str]:
+    """Run ``grader`` in this process: (exit code, stdout, stderr).
+
+    ``grader.report.write`` binds ``sys.stdout`` when it is imported, so output printed through it
+    escapes pytest's capture (and ``contextlib.redirect_stdout``); it is routed to the current
+    ``sys.stdout`` here. tests/test_cli.py checks that binding separately.
+    """
+    import grader.cli
+
+    monkeypatch.setattr(grader.cli, "write", lambda text: sys.stdout.write(text + "\n"))
+    code = grader.cli.main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
