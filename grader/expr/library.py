@@ -84,6 +84,14 @@ def _extreme_partials(args: Sequence[float], out: float) -> tuple[float, ...]:
     return tuple((1.0 / ties) if a == out else 0.0 for a in args)
 
 
+def _sech(x: float) -> float:
+    return 1.0 / math.cosh(x) if abs(x) < 710 else 0.0
+
+
+def _relu6(x: float) -> float:
+    return min(max(x, 0.0), 6.0)
+
+
 def _sigmoid_d(x: float) -> float:
     s = _sigmoid(x)
     return s * (1.0 - s)
@@ -141,6 +149,10 @@ _FUNCTIONS: tuple[Function, ...] = (
     Function("cos", 1, 1, math.cos, lambda a, o: (-math.sin(a[0]),)),
     Function("sinh", 1, 1, math.sinh, lambda a, o: (math.cosh(a[0]),)),
     Function("cosh", 1, 1, math.cosh, lambda a, o: (math.sinh(a[0]),)),
+    Function("sech", 1, 1, _sech, lambda a, o: (-o * math.tanh(a[0]),), summary="1/cosh(x)"),
+    Function("relu6", 1, 1, _relu6, lambda a, o: (1.0 if 0 < a[0] < 6 else 0.0,), activation=True,
+             derivative_of_input=lambda x: 1.0 if 0 < x < 6 else 0.0,
+             summary="min(max(0, x), 6); 0 gradient at both kinks"),
     Function("diff", 2, None, None, None, summary="derivative; only in an expression problem's answer"),
 )
 

@@ -10,6 +10,7 @@ from grader.expr.nodes import Expr
 
 if TYPE_CHECKING:
     from grader.solver.tape import Tape
+    from grader.symbolic.space import Space
 
 RTOL_DEFAULT = 1e-2
 ATOL_DEFAULT = 1e-8
@@ -125,6 +126,12 @@ class ExpressionProblem(Problem):
     answer_text: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     follow_through_credit: float = FOLLOW_THROUGH_CREDIT_DEFAULT
+    # filled by grader.symbolic.problem; see docs/symbolic.md
+    space: Space | None = None  # variables with domains, indices, families, defines
+    display: Expr | None = None  # the key as shown, when the problem gives a nicer equivalent form
+    differentiated: Expr | None = None  # f, when the answer is diff(f, x)
+    tolerance: Tolerance = field(default_factory=Tolerance)  # for a number submitted for a constant key
+    checker: Any = field(default=None, repr=False, compare=False)  # the compiled key, made on first use
 
 
 @dataclass

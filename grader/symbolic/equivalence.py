@@ -1,0 +1,250 @@
+"""Decide whether a student's formula equals the key as a function on the problem's domain.
+
+1. Probe: evaluate both in floats at many points (``probe.points``).
+2. Confirm: every point where they seem to differ, or where one overflowed, is evaluated again in
+   mpmath at 30 digits (60 if the difference is tiny), so rounding never makes a right answer wrong
+   and a wrong one is only called wrong at a point where high precision agrees.
+3. Kinks: a point where a non-smooth step sat exactly on its kink is left out of the decision when
+   the problem says ``at_kinks: ignore`` (the default); with ``pytorch`` it counts like any other.
+4. Exact: when the probes agree and both formulas are rational in ``exp``, ``exact.exact_compare``
+   proves it (or finds the rounded constant that floats could not see).
+
+Every step checks the ``Budget`` between points; running out gives ``undecided``, never a verdict.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader.expr.nodes import Expr, free_symbols
+from grader.symbolic.exact import ExactCache, exact_compare
+from grader.symbolic.numeric import ARITHMETIC, FLOAT, Compiled, Program, State, WorkLimit, mp_backend
+from grader.symbolic.probe import Point, constants, points
+from grader.symbolic.space import Budget, Space, TimeUp
+
+RTOL = 1e-9  # float agreement
+MP_LADDER = (30, 60, 120, 240, 480, 960)
+MIN_AGREEING = 6  # points where both are defined, away from kinks, needed to call two formulas equal
+MAX_CONFIRMATIONS = 60
+ENOUGH_CONFIRMED = 4  # confirmed differences after which the rest are judged in floats (for feedback only)
+
+
+class Status(enum.Enum):
+    AGREE = "agree"
+    DIFFER = "differ"  # confirmed in high precision
+    DIFFER_FLOAT = "differ_float"  # not yet confirmed (enough is known already)
+    STUDENT_UNDEFINED = "student_undefined"  # the key has a value here, the answer none
+    KINK = "kink"  # on a kink, left out under at_kinks: ignore
+    SKIP = "skip"  # the key has no value here, or both overflowed
+
+
+@dataclass
+class Sample:
+    point: Point
+    key: Any = None  # float or mpf; None where undefined
+    student: Any = None
+    kink: bool = False
+    key_region: tuple[tuple[int, int], ...] = ()
+    student_region: tuple[tuple[int, int], ...] = ()
+    status: Status = Status.SKIP
+    precise: bool = False  # values are mpmath ones
+
+
+@dataclass
+class Judgement:
+    verdict: str  # equal, different, undecided
+    samples: list[Sample] = field(default_factory=list)
+    reason: str = ""
+    exact: bool | None = None  # the exact method's answer, None if it did not apply
+    student_compiled: Compiled | None = None
+
+
+class Checker:
+    """The key of one problem, compiled once; ``judge`` compares any number of answers against it."""
+
+    def __init__(self, space: Space, key: Expr, at_kinks: str = "ignore", seed: str = "") -> None:
+        self.space = space
+        self.key = key
+        self.at_kinks = at_kinks
+        self.seed = zlib.crc32(seed.encode())
+        self.float = Program(space, FLOAT)
+        self.key_float = self.float.compile(key)
+        self._mp: dict[int, tuple[Program, Compiled]] = {}
+        self.exact_cache: ExactCache = {}
+        self.key_constants = constants(key, *space.defines.values(),
+                                       *(body for _, body in space.family_defines.values()))
+
+    def mp(self, dps: int) -> tuple[Program, Compiled]:
+        if dps not in self._mp:
+            program = Program(self.space, mp_backend(dps))
+            self._mp[dps] = (program, program.compile(self.key))
+        return self._mp[dps]
+
+    def indices_used(self, *trees: Expr) -> list[str]:
+        """The declared indices the trees depend on, also through defines (sum indices are bound)."""
+        deps: set[str] = set()
+        stack = list(trees)
+        seen: set[str] = set()
+        while stack:
+            tree = stack.pop()
+            deps |= self.space.free_indices(tree)
+            for name in free_symbols(tree):
+                if name in self.space.defines and name not in seen:
+                    seen.add(name)
+                    stack.append(self.space.defines[name])
+        return sorted(deps)
+
+    def judge(self, student: Expr, budget: Budget) -> Judgement:
+        try:
+            return self._judge(student, budget)
+        except TimeUp as exc:
+            return Judgement("undecided", reason=str(exc))
+        except WorkLimit as exc:
+            return Judgement("undecided", reason=str(exc))
+
+    def _judge(self, student: Expr, budget: Budget) -> Judgement:
+        student_float = self.float.compile(student)
+        indices = self.indices_used(self.key, student)
+        rng = random.Random(self.seed)
+        probe = points(self.space, indices, self.key_constants | constants(student), rng)
+        samples = [self._float_sample(p, student_float, budget, k) for k, p in enumerate(probe)]
+        self._confirm(samples, student, budget)
+        judgement = Judgement("undecided", samples, student_compiled=student_float)
+        if any(s.status in (Status.DIFFER, Status.STUDENT_UNDEFINED) for s in samples):
+            judgement.verdict = "different"
+            return judgement
+        agreeing = [s for s in samples if s.status is Status.AGREE]
+        discrete = not any(not d.integer for d in self.space.variables.values()) and not self.space.families
+        if len(agreeing) < (1 if discrete else MIN_AGREEING):
+            judgement.reason = "the formulas have a value at too few points of the domain to compare them"
+            return judgement
+        judgement.verdict = "equal"
+        judgement.exact = exact_compare(self.space, self.key, student, indices, budget, self.seed,
+                                       self.exact_cache)
+        if judgement.exact is False:
+            judgement.verdict = "different"
+        return judgement
+
+    # -- floats ------------------------------------------------------------------------------------
+    def _float_sample(self, point: Point, student: Compiled, budget: Budget, k: int) -> Sample:
+        if k % 16 == 0:
+            budget.check()
+        sample = Sample(point)
+        try:
+            state = self.float.bind(point.values, trace=True)
+        except ARITHMETIC:
+            return sample  # a define has no value here: not a usable point
+        key, key_kink, sample.key_region = _evaluate(self.key_float, state)
+        value, student_kink, sample.student_region = _evaluate(student, state)
+        sample.key, sample.student = key, value
+        sample.kink = key_kink or student_kink
+        if key is None and value is None:
+            return sample
+        if key is not None and value is not None and _close(key, value, RTOL):
+            sample.status = Status.KINK if self._ignored(sample) else Status.AGREE
+            return sample
+        sample.status = Status.DIFFER_FLOAT
+        return sample
+
+    def _ignored(self, sample: Sample) -> bool:
+        return sample.kink and self.at_kinks == "ignore"
+
+    # -- high precision ----------------------------------------------------------------------------
+    def _confirm(self, samples: list[Sample], student: Expr, budget: Budget) -> None:
+        suspects = [s for s in samples if s.status is Status.DIFFER_FLOAT]
+        suspects.sort(key=lambda s: (s.point.special, _magnitude(s.point)))
+        compiled: dict[int, Compiled] = {}
+        confirmed = 0
+        for k, sample in enumerate(suspects):
+            budget.check()
+            if confirmed and (confirmed >= ENOUGH_CONFIRMED or k >= MAX_CONFIRMATIONS):
+                continue  # the verdict is known; the rest only feed feedback, as floats
+            self._precise(sample, student, compiled, budget)
+            if sample.status in (Status.DIFFER, Status.STUDENT_UNDEFINED):
+                confirmed += 1
+
+    def _precise(self, sample: Sample, student: Expr, compiled: dict[int, Compiled], budget: Budget) -> None:
+        """Settle one suspect point in rising precision.
+
+        Agreement at a precision settles it. A difference settles it only once it is the same at two
+        precisions (rounding noise shrinks as digits are added, a real difference does not) and larger
+        than what the lower precision can resolve: ``1 - sigmoid(1000)`` is 0 at 30 digits and only
+        right at 440.
+        """
+        previous: Any = None
+        for dps in MP_LADDER:
+            if dps > MP_LADDER[1]:
+                budget.check()
+            program, key_mp = self.mp(dps)
+            if dps not in compiled:
+                compiled[dps] = program.compile(student)
+            try:
+                state = program.bind(sample.point.values, trace=True)
+            except ARITHMETIC:
+                sample.status = Status.SKIP
+                return
+            key, key_kink, key_region = _evaluate(key_mp, state)
+            value, student_kink, student_region = _evaluate(compiled[dps], state)
+            sample.kink = sample.kink or key_kink or student_kink
+            if key is None:
+                sample.status = Status.SKIP  # the key itself has no value: nothing to compare
+                return
+            sample.precise = True
+            sample.key, sample.student = key, value
+            sample.key_region, sample.student_region = key_region, student_region
+            if self._ignored(sample):
+                sample.status = Status.KINK
+                return
+            if value is None:
+                undefined_ok = sample.point.special and not (sample.kink and self.at_kinks == "pytorch")
+                sample.status = Status.SKIP if undefined_ok else Status.STUDENT_UNDEFINED
+                return
+            if _close(key, value, 10.0 ** -(dps - 10)):
+                sample.status = Status.AGREE
+                return
+            diff = key - value
+            if previous is not None:
+                prev_dps, prev_diff = previous
+                if abs(diff) < abs(prev_diff) * 10.0 ** -(prev_dps // 2):
+                    sample.status = Status.AGREE  # the difference was rounding noise
+                    return
+                stable = abs(diff - prev_diff) <= 1e-6 * abs(diff)
+                if stable and abs(prev_diff) > 10.0 ** -(prev_dps - 8):
+                    sample.status = Status.DIFFER
+                    return
+            previous = (dps, diff)
+        sample.status = Status.SKIP  # could not be settled: leave the point out
+
+
+def _evaluate(compiled: Compiled, state: State) -> tuple[Any, bool, tuple[tuple[int, int], ...]]:
+    state.kink = False
+    state.work = 0
+    if state.trace is not None:
+        state.trace.clear()
+    try:
+        value = compiled.fn(state)
+        if not _finite(value):
+            value = None
+    except ARITHMETIC:
+        value = None
+    region = tuple(state.trace) if state.trace is not None else ()
+    return value, state.kink, region
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return bool(abs(x) < float("inf"))
+    except TypeError:
+        return False
+
+
+def _close(a: Any, b: Any, rtol: float) -> bool:
+    return bool(abs(a - b) <= rtol * max(abs(a), abs(b))) or bool(a == b)
+
+
+def _magnitude(point: Point) -> float:
+    return max((abs(float(v)) for v in point.values.values()), default=0.0)

@@ -1,0 +1,219 @@
+"""Grade one answer to an expression problem, and show an expression problem's key.
+
+``grade_expression`` is what the answers-file grader calls for ``kind: expression``. Verdicts:
+``correct``; ``incorrect`` with a ``misconception`` and feedback that says what is off; ``missing``;
+``invalid`` with the reader's message and column; ``undecided`` when the check ran out of its time
+bound (flagged for a person, never marked wrong).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+from grader.expr import ExpressionError, read_answer
+from grader.expr.nodes import Call, Expr, Neg, Num, Sum, Sym, children, walk
+from grader.grading.result import PartResult, Verdict
+from grader.problemset.model import ExpressionProblem, Tolerance, ToleranceMode
+from grader.symbolic.equivalence import Checker
+from grader.symbolic.feedback import depends_on, diagnose
+from grader.symbolic.numeric import MAX_WORK
+from grader.symbolic.render import to_latex, to_plain
+from grader.symbolic.space import Budget, Space
+
+TIME_LIMIT_DEFAULT = 2.0
+
+
+def expression_key(problem: ExpressionProblem) -> dict[str, object]:
+    """The key as plain text and LaTeX, with the domains it holds on."""
+    shown = _shown(problem)
+    space = _space(problem)
+    out: dict[str, object] = {"answer": to_plain(shown), "latex": to_latex(shown)}
+    if problem.display is not None and problem.answer is not None:
+        out["computed"] = to_plain(problem.answer)
+    out["variables"] = {name: d.describe() for name, d in space.variables.items()}
+    if space.families:
+        out["families"] = {name: f"{d.describe()}, {arity} index" + ("es" if arity > 1 else "")
+                           for name, (arity, d) in space.families.items()}
+    if space.indices:
+        out["indices"] = {name: list(r) for name, r in space.indices.items()}
+    out["at_kinks"] = problem.options.get("at_kinks", "ignore")
+    return out
+
+
+def grade_expression(problem: ExpressionProblem, submitted: object) -> PartResult:
+    """Judge ``submitted`` (text, a number, or None) against the problem's key."""
+    points = problem.points.get("", 0.0)
+    result = PartResult(problem.id, submitted, to_plain(_shown(problem)), Verdict.INCORRECT, 0.0, points)
+    if submitted is None or (isinstance(submitted, str) and not submitted.strip()):
+        result.verdict = Verdict.MISSING
+        result.feedback = "no answer"
+        return result
+    if isinstance(submitted, bool) or not isinstance(submitted, str | int | float):
+        result.verdict = Verdict.INVALID
+        result.feedback = f"expected a formula (text) or a number, found {_kind(submitted)}"
+        return result
+    space = _space(problem)
+    checker = _checker(problem)
+    if isinstance(submitted, int | float):
+        if not math.isfinite(submitted):
+            result.verdict = Verdict.INVALID
+            result.feedback = "the number is not finite"
+            return result
+        constant = _constant_key(problem, checker)
+        if constant is not None:
+            return _grade_number(result, float(submitted), constant, problem.tolerance)
+        tree: Expr = _number_tree(submitted)
+    else:
+        try:
+            tree = read_answer(submitted, space.symbols(), indices=space.indices)
+        except ExpressionError as exc:
+            return _unreadable(result, exc, space)
+        problem_text = _static_problem(tree, space)
+        if problem_text is not None:
+            result.verdict = Verdict.INVALID
+            result.feedback = problem_text
+            return result
+    unbound = _unbound_index(tree, space)
+    if unbound is not None:
+        result.misconception = "unknown_symbol"
+        result.feedback = unbound
+        return result
+    budget = Budget(float(problem.options.get("time_limit", TIME_LIMIT_DEFAULT)))
+    judgement = checker.judge(tree, budget)
+    if judgement.verdict == "equal":
+        result.verdict = Verdict.CORRECT
+        result.credit = 1.0
+        result.feedback = "correct" + (" (confirmed exactly)" if judgement.exact else "")
+        return result
+    if judgement.verdict == "undecided":
+        result.verdict = Verdict.UNDECIDED
+        result.feedback = f"could not be decided: {judgement.reason}; flagged for a person"
+        return result
+    result.misconception, result.feedback = diagnose(checker, judgement, tree, problem.differentiated)
+    return result
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+def _shown(problem: ExpressionProblem) -> Expr:
+    shown = problem.display if problem.display is not None else problem.answer
+    if shown is None:
+        raise ValueError(f"problem {problem.id} has no answer")
+    return shown
+
+
+def _space(problem: ExpressionProblem) -> Space:
+    if problem.space is None:
+        problem.space = Space(variables=dict(problem.variables))
+    return problem.space
+
+
+def _checker(problem: ExpressionProblem) -> Checker:
+    if not isinstance(problem.checker, Checker):
+        if problem.answer is None:
+            raise ValueError(f"problem {problem.id} has no answer")
+        problem.checker = Checker(_space(problem), problem.answer, problem.options.get("at_kinks", "ignore"),
+                                  seed=problem.id)
+    return problem.checker
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def _number_tree(x: int | float) -> Expr:
+    q = Fraction(x) if isinstance(x, int) else Fraction(repr(x))
+    return Num(q) if q >= 0 else Neg(Num(-q))
+
+
+def _constant_key(problem: ExpressionProblem, checker: Checker) -> float | None:
+    """The key's value if it depends on no variable, else None."""
+    if problem.answer is None or depends_on(problem.answer, checker.space):
+        return None
+    from grader.symbolic.equivalence import _evaluate
+
+    try:
+        state = checker.float.bind({})
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    value, _, _ = _evaluate(checker.key_float, state)
+    return None if value is None else float(value)
+
+
+def _grade_number(result: PartResult, x: float, expected: float, tol: Tolerance) -> PartResult:
+    if tol.mode is ToleranceMode.RELABS:
+        ok = abs(x - expected) <= tol.atol + tol.rtol * abs(expected)
+    else:
+        digits = tol.digits
+        if tol.mode is ToleranceMode.SIGFIGS:
+            ok = float(f"{x:.{digits}g}") == float(f"{expected:.{digits}g}")
+        else:
+            ok = round(x, digits) == round(expected, digits)
+    if ok:
+        result.verdict = Verdict.CORRECT
+        result.credit = 1.0
+        result.feedback = f"correct within {tol.describe()}"
+    else:
+        result.feedback = f"not equal to the correct value {expected:.6g} within {tol.describe()}"
+    return result
+
+
+def _unreadable(result: PartResult, exc: ExpressionError, space: Space) -> PartResult:
+    if exc.kind == "unknown_name":
+        names = sorted([*space.variables, *space.defines, *space.families, *space.indices])
+        listing = f" (this problem's names: {', '.join(names)})" if names else ""
+        result.misconception = "unknown_symbol"
+        result.feedback = f"{exc.describe()}: it is not part of this problem{listing}"
+        return result
+    result.verdict = Verdict.INVALID
+    result.feedback = exc.describe()
+    return result
+
+
+def _static_problem(tree: Expr, space: Space) -> str | None:
+    for node in walk(tree):
+        if isinstance(node, Call) and node.func == "diff":
+            return f"diff(...) at column {node.pos + 1} is for problem files; write the derivative out"
+        fixed = isinstance(node, Sum) and isinstance(node.lo, Num) and isinstance(node.hi, Num)
+        if fixed and node.hi.value - node.lo.value > MAX_WORK:  # type: ignore[union-attr]
+            return f"the sum at column {node.pos + 1} has too many terms (at most {MAX_WORK})"
+    return None
+
+
+def _unbound_index(tree: Expr, space: Space) -> str | None:
+    """An indexed name whose index is neither declared nor bound by a sum: ``z_m`` with no ``m``."""
+    bound: set[str] = set()
+
+    def visit(node: Any) -> str | None:
+        if isinstance(node, Sum):
+            bound.add(node.index)
+            try:
+                for child in (node.body, node.lo, node.hi):
+                    found = visit(child)
+                    if found:
+                        return found
+            finally:
+                bound.discard(node.index)
+            return None
+        if isinstance(node, Sym):
+            split = space.split(node.name)
+            if split is not None:
+                for part in split[1]:
+                    if not part.isdecimal() and part not in space.indices and part not in bound:
+                        return (f'"{node.name}" at column {node.pos + 1} uses the index {part}, which is not '
+                                f"declared by this problem (indices: {', '.join(space.indices) or 'none'})")
+            return None
+        for sub in children(node):
+            found = visit(sub)
+            if found:
+                return found
+        return None
+
+    return visit(tree)

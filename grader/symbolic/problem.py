@@ -1,0 +1,215 @@
+"""Load a ``kind: expression`` problem (SPEC section 2) into an ``ExpressionProblem``.
+
+Fields: ``id``, ``kind``, ``title``, ``statement``, ``points``, ``variables`` (name -> ``real``,
+``positive``, ``negative``, ``nonnegative``, ``nonpositive``, ``integer``, or a mapping with
+``integer``, ``range: [a, b]``, ``domain``, ``indexed``), ``indices`` (name -> ``[lo, hi]``),
+``define`` (name -> formula; ``s_k`` defines a family over index ``k``), ``answer`` (a formula,
+``diff(f, x)`` computed here), ``display`` (a nicer form of the key, checked equal to it),
+``at_kinks`` (``ignore`` or ``pytorch``) and ``time_limit`` (seconds per check). Every error names
+the field and its line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from grader.expr import library
+from grader.expr.nodes import Call, Expr, Sum, Sym, walk
+from grader.problemset.context import NAME, Context
+from grader.problemset.model import ExpressionProblem, Tolerance
+from grader.symbolic.derivative import DerivativeError, expand_diffs
+from grader.symbolic.equivalence import Checker
+from grader.symbolic.space import MAX_INDEX_RANGE, NAMED_DOMAINS, Budget, Domain, Space
+
+FIELDS = {"id", "kind", "title", "statement", "points", "variables", "indices", "define", "answer", "display",
+          "at_kinks", "time_limit", "tolerance", "follow_through_credit"}
+AT_KINKS = ("ignore", "pytorch")
+AT_KINKS_DEFAULT = "ignore"
+TIME_LIMIT_DEFAULT = 2.0
+_INDEX = re.compile(r"^[a-z]$")
+
+
+def load_expression_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolerance,
+                            credit: float) -> ExpressionProblem:
+    """Validate ``raw`` and compute its key; fail through ``ctx`` with the field and line."""
+    ctx.check_keys(raw, FIELDS, "an expression problem")
+    pid = raw["id"]
+    title = ctx.text(raw.get("title", pid), "title")
+    statement = ctx.text(raw.get("statement", ""), "statement")
+    points = ctx.number(raw.get("points", 1), "points")
+    if points < 0:
+        ctx.fail("points must not be negative", "points")
+    at_kinks = raw.get("at_kinks", AT_KINKS_DEFAULT)
+    if at_kinks not in AT_KINKS:
+        ctx.fail(f"at_kinks must be one of {', '.join(AT_KINKS)}, found {at_kinks!r}", "at_kinks")
+    time_limit = ctx.number(raw.get("time_limit", TIME_LIMIT_DEFAULT), "time_limit")
+    if not 0.05 <= time_limit <= 60:
+        ctx.fail("time_limit must be between 0.05 and 60 seconds", "time_limit")
+
+    space = Space()
+    _indices(raw.get("indices", {}), ctx, space)
+    _variables(raw.get("variables", {}), ctx, space)
+    _defines(raw.get("define", {}), ctx, space)
+
+    if "answer" not in raw:
+        ctx.fail("an expression problem needs an answer (a formula, or diff(f, x) to have it computed)")
+    symbols = space.symbols()
+    answer_text = raw["answer"] if isinstance(raw["answer"], str) else repr(raw["answer"])
+    source = ctx.expression(raw["answer"], symbols, "answer")
+    _check_sum_indices(source, space, ctx, "answer")
+    try:
+        key = expand_diffs(source, space)
+    except DerivativeError as exc:
+        ctx.fail(str(exc), "answer")
+    differentiated = source.args[0] if isinstance(source, Call) and source.func == "diff" else None
+
+    problem = ExpressionProblem(
+        id=pid, title=title, kind="expression", points={"": points}, line=ctx.doc.line(ctx.base),
+        statement=statement, variables=dict(space.variables), define=_define_trees(space), answer=key,
+        answer_text=answer_text, options={"at_kinks": at_kinks, "time_limit": time_limit},
+        follow_through_credit=credit, space=space, differentiated=differentiated, tolerance=tolerance,
+    )
+    checker = Checker(space, key, at_kinks, seed=pid)
+    problem.checker = checker
+    itself = checker.judge(key, Budget(max(time_limit, 5.0)))
+    if itself.verdict != "equal":
+        ctx.fail("the answer has no value at enough points of the declared domain; check the variables' domains",
+                 "answer")
+    if "display" in raw:
+        display = ctx.expression(raw["display"], symbols, "display")
+        if any(isinstance(n, Call) and n.func == "diff" for n in walk(display)):
+            ctx.fail("display is the key as shown; it cannot use diff", "display")
+        judgement = checker.judge(display, Budget(max(time_limit, 5.0)))
+        if judgement.verdict == "different":
+            ctx.fail("display is not equal to the answer on the declared domain", "display")
+        if judgement.verdict == "undecided":
+            ctx.warn("display could not be checked against the answer in time")
+        problem.display = display
+    return problem
+
+
+def _indices(raw: Any, ctx: Context, space: Space) -> None:
+    for name, spec in ctx.mapping(raw, "indices").items():
+        if not _INDEX.match(str(name)):
+            ctx.fail(f"index {name!r} must be a single lowercase letter", "indices", name)
+        if not (isinstance(spec, list) and len(spec) == 2 and all(isinstance(v, int) and not isinstance(v, bool)
+                                                                  for v in spec)):
+            ctx.fail("an index needs a range of whole numbers, e.g. [1, 3]", "indices", name)
+        lo, hi = spec
+        if not 0 <= lo <= hi or hi - lo + 1 > MAX_INDEX_RANGE or hi > 9:
+            ctx.fail(f"an index runs over at most {MAX_INDEX_RANGE} values between 0 and 9", "indices", name)
+        space.indices[name] = (lo, hi)
+
+
+def _domain(spec: Any, ctx: Context, *path: str) -> tuple[Domain, int]:
+    """A variable's domain and its arity (0 for a plain variable, 1 or 2 for an indexed family)."""
+    if isinstance(spec, str):
+        if spec not in NAMED_DOMAINS:
+            ctx.fail(f"unknown domain {spec!r} (use {', '.join(NAMED_DOMAINS)}, or a mapping with range)", *path)
+        return NAMED_DOMAINS[spec], 0
+    data = ctx.mapping(spec, *path)
+    ctx.check_keys(data, {"integer", "range", "domain", "indexed"}, "a variable", *path)
+    base = NAMED_DOMAINS["real"]
+    if "domain" in data:
+        base, _ = _domain(data["domain"], ctx, *path, "domain")
+    integer = data.get("integer", base.integer)
+    if not isinstance(integer, bool):
+        ctx.fail("integer must be true or false", *path, "integer")
+    low, high, low_open, high_open = base.low, base.high, base.low_open, base.high_open
+    if "range" in data:
+        r = data["range"]
+        if not (isinstance(r, list) and len(r) == 2):
+            ctx.fail("range must be [low, high]", *path, "range")
+        low, high = ctx.number(r[0], *path, "range", 0), ctx.number(r[1], *path, "range", 1)
+        low_open = high_open = False
+        if not low < high:
+            ctx.fail("range must be [low, high] with low < high", *path, "range")
+    arity = data.get("indexed", 0)
+    if arity is True:
+        arity = 1
+    if arity not in (0, 1, 2) or isinstance(arity, bool):
+        ctx.fail("indexed must be true, 1 or 2 (the number of indices)", *path, "indexed")
+    domain = Domain(integer, low, high, low_open, high_open)
+    if integer and domain.bounded and math.ceil(low) > math.floor(high):
+        ctx.fail("the range holds no whole number", *path, "range")
+    return domain, int(arity)
+
+
+def _variables(raw: Any, ctx: Context, space: Space) -> None:
+    for name, spec in ctx.mapping(raw, "variables").items():
+        _check_name(name, ctx, space, "variables", name)
+        domain, arity = _domain(spec, ctx, "variables", name)
+        if arity:
+            if not space.indices:
+                ctx.fail("an indexed variable needs indices (e.g. indices: {i: [1, 3]})", "variables", name)
+            space.families[name] = (arity, domain)
+        else:
+            space.variables[name] = domain
+
+
+def _check_name(name: Any, ctx: Context, space: Space, *path: str) -> None:
+    ctx.name(name, *path)
+    if name in library.CONSTANTS:
+        ctx.fail(f"{name} is a constant ({'Euler' if name == 'e' else 'the circle'}'s number); choose another name",
+                 *path)
+    if library.lookup(name) is not None:
+        ctx.fail(f"{name} is the name of a function; choose another name", *path)
+    if name in space.indices or name in space.variables or name in space.families or name in space.defines:
+        ctx.fail(f"{name} is declared twice", *path)
+
+
+def _defines(raw: Any, ctx: Context, space: Space) -> None:
+    data = ctx.mapping(raw, "define")
+    family_formal: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for name in data:
+        family, _, suffix = str(name).rpartition("_")
+        if family and suffix and all(c in space.indices for c in suffix) and NAME.match(family):
+            _check_name(family, ctx, space, "define", name)
+            family_formal[name] = (family, tuple(suffix))
+            space.family_defines[family] = (tuple(suffix), Sym("0"))  # body below
+        else:
+            _check_name(name, ctx, space, "define", name)
+            space.defines[name] = Sym("0")
+    symbols = space.symbols()
+    parsed: dict[str, Expr] = {}
+    for name, text in data.items():
+        tree = ctx.expression(text, symbols, "define", name)
+        if any(isinstance(n, Call) and n.func == "diff" for n in walk(tree)):
+            ctx.fail("a define cannot use diff", "define", name)
+        _check_sum_indices(tree, space, ctx, "define", name)
+        parsed[name] = tree
+    for name, (family, formal) in family_formal.items():
+        space.family_defines[family] = (formal, parsed.pop(name))
+    space.defines = _ordered(parsed, space, ctx)
+
+
+def _ordered(defines: dict[str, Expr], space: Space, ctx: Context) -> dict[str, Expr]:
+    """The scalar defines in an order where each comes after those it uses; fail on a cycle."""
+    uses = {n: {s.name for s in walk(t) if isinstance(s, Sym) and s.name in defines} for n, t in defines.items()}
+    for family, (_, body) in space.family_defines.items():
+        if any(isinstance(s, Sym) and s.name in defines for s in walk(body)):
+            ctx.fail("a define over an index cannot use a plain define", "define", family)
+    out: dict[str, Expr] = {}
+    while len(out) < len(defines):
+        ready = [n for n in defines if n not in out and uses[n] <= set(out)]
+        if not ready:
+            cycle = sorted(n for n in defines if n not in out)
+            ctx.fail(f"these defines refer to each other in a circle: {', '.join(cycle)}", "define", cycle[0])
+        for n in ready:
+            out[n] = defines[n]
+    return out
+
+
+def _check_sum_indices(tree: Expr, space: Space, ctx: Context, *path: str) -> None:
+    for node in walk(tree):
+        if isinstance(node, Sum) and node.index not in space.indices:
+            ctx.fail(f"the summation index {node.index} must be declared under indices", *path)
+
+
+def _define_trees(space: Space) -> dict[str, Expr]:
+    out = dict(space.defines)
+    for family, (formal, body) in space.family_defines.items():
+        out[f"{family}_{''.join(formal)}"] = body
+    return out
