@@ -144,8 +144,11 @@ class Checker:
         sample.kink = key_kink or student_kink
         if key is None and value is None:
             return sample
+        if self._ignored(sample):
+            sample.status = Status.KINK
+            return sample
         if key is not None and value is not None and _close(key, value, RTOL):
-            sample.status = Status.KINK if self._ignored(sample) else Status.AGREE
+            sample.status = Status.AGREE
             return sample
         sample.status = Status.DIFFER_FLOAT
         return sample
@@ -166,6 +169,12 @@ class Checker:
             self._precise(sample, student, compiled, budget)
             if sample.status in (Status.DIFFER, Status.STUDENT_UNDEFINED):
                 confirmed += 1
+        # unconfirmed float differences feed the feedback only if they are clear, not rounding-sized
+        magnitudes = sorted(abs(float(s.key)) for s in samples if s.key is not None and s.status is Status.AGREE)
+        scale = magnitudes[len(magnitudes) // 2] if magnitudes else 1.0
+        for sample in samples:
+            if sample.status is Status.DIFFER_FLOAT and not _clear(sample, scale):
+                sample.status = Status.SKIP
 
     def _precise(self, sample: Sample, student: Expr, compiled: dict[int, Compiled], budget: Budget) -> None:
         """Settle one suspect point in rising precision.
@@ -244,6 +253,13 @@ def _finite(x: Any) -> bool:
 
 def _close(a: Any, b: Any, rtol: float) -> bool:
     return bool(abs(a - b) <= rtol * max(abs(a), abs(b))) or bool(a == b)
+
+
+def _clear(sample: Sample, scale: float) -> bool:
+    if sample.key is None or sample.student is None:
+        return sample.key is not None
+    k, v = float(sample.key), float(sample.student)
+    return abs(k - v) > 1e-6 * max(abs(k), abs(v)) and abs(k - v) > 1e-9 * scale
 
 
 def _magnitude(point: Point) -> float:

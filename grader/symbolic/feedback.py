@@ -49,8 +49,8 @@ def depends_on(tree: Expr, space: Space) -> set[str]:
     return out
 
 
-def diagnose(checker: Checker, judgement: Judgement, student: Expr,
-             differentiated: Expr | None = None) -> tuple[str | None, str]:
+def diagnose(checker: Checker, judgement: Judgement, student: Expr, differentiated: Expr | None = None,
+             chain_factors: Sequence[Expr] = ()) -> tuple[str | None, str]:
     """``(misconception, feedback)`` for an answer judged different from the key."""
     space = checker.space
     need, have = depends_on(checker.key, space), depends_on(student, space)
@@ -69,6 +69,9 @@ def diagnose(checker: Checker, judgement: Judgement, student: Expr,
         return "undefined_region", f"your answer has no value {where}, where the correct one has"
     if differentiated is not None and _matches(checker, usable, differentiated):
         return "not_differentiated", "this is the function itself; the question asks for its derivative"
+    chain = _chain_factor(checker, usable, chain_factors)
+    if chain is not None:
+        return "missing_chain_factor", f"missing the chain-rule factor {chain} (the derivative of the inner function)"
     pattern = _pattern(usable)
     if pattern is not None:
         return pattern[0], _whole(*pattern)
@@ -77,7 +80,8 @@ def diagnose(checker: Checker, judgement: Judgement, student: Expr,
         s = kinks[0]
         return "wrong_at_kink", (f"correct except exactly at the kink {_point(s, checker)}: under this problem's "
                                  f"convention the value there is {_fmt(s.key)}, yours gives {_fmt(s.student)}")
-    if bad and len(bad) < len([s for s in samples if s.status in (*_USABLE, Status.STUDENT_UNDEFINED)]):
+    random_agree = [s for s in samples if s.status is Status.AGREE and not s.point.special]
+    if bad and len(random_agree) >= 3:
         region = _region(checker, judgement, bad, samples)
         if region is not None:
             inner = _pattern(bad)
@@ -91,7 +95,7 @@ def diagnose(checker: Checker, judgement: Judgement, student: Expr,
         return None, "close to the correct answer at every point tried, but not exactly equal"
     if not bad:
         return None, "not equal to the correct answer"
-    s = min(bad, key=lambda s: (not s.point.special, _magnitude(s)))
+    s = min(bad, key=lambda s: (not s.point.special, not _nice_point(s), _magnitude(s)))
     if s.student is None:
         return None, f"not equal to the correct answer: at {_point(s, checker)} yours has no value"
     return None, (f"not equal to the correct answer: at {_point(s, checker)} the correct value is "
@@ -130,11 +134,35 @@ def _whole(kind: str, value: float) -> str:
 
 
 def _there(kind: str, value: float) -> str:
+    if kind == "constant_factor" and value == 0:
+        return "your answer is 0"
     if kind == "sign":
         return "the sign is wrong"
     if kind == "constant_factor":
         return f"it is {_nice(value)} times the correct value"
     return f"it is {_nice(abs(value))} {'more' if value > 0 else 'less'} than the correct value"
+
+
+def _chain_factor(checker: Checker, samples: Sequence[Sample], factors: Sequence[Expr]) -> str | None:
+    """The inner derivative the answer lacks: the key is the answer times one of ``factors``."""
+    for factor in factors:
+        compiled = checker.float.compile(factor)
+        hits = 0
+        for s in samples[:40]:
+            if s.student is None or s.key is None:
+                continue
+            try:
+                state = checker.float.bind(s.point.values)
+            except ARITHMETIC:
+                continue
+            value, _, _ = _evaluate(compiled, state)
+            if value is None or not _close(float(value) * float(s.student), float(s.key), 1e-7):
+                break
+            hits += 1
+        else:
+            if hits >= 3:
+                return to_plain(factor)
+    return None
 
 
 def _matches(checker: Checker, samples: Sequence[Sample], other: Expr) -> bool:
@@ -158,6 +186,9 @@ def _matches(checker: Checker, samples: Sequence[Sample], other: Expr) -> bool:
 def _region(checker: Checker, judgement: Judgement, bad: Sequence[Sample], samples: Sequence[Sample]) -> str | None:
     """Where the answer goes wrong: ``where x > 6``, or the key's case: ``where abs(r) > delta``."""
     space = checker.space
+    by_index = _index_pattern(checker, bad, samples)
+    if by_index is not None:
+        return by_index
     varying = [n for n, d in space.variables.items() if not d.integer]
     deps = depends_on(checker.key, space)
     real_deps = [n for n in varying if n in deps]
@@ -176,6 +207,23 @@ def _region(checker: Checker, judgement: Judgement, bad: Sequence[Sample], sampl
         if text and text not in parts:
             parts.append(text)
     return f"where {' and '.join(parts)}" if parts else None
+
+
+def _index_pattern(checker: Checker, bad: Sequence[Sample], samples: Sequence[Sample]) -> str | None:
+    """``where i = j`` (or ``i != j``) when exactly the samples with that index pattern are wrong."""
+    indices = sorted({n for s in samples for n in s.point.values if n in checker.space.indices})
+    good = [s for s in samples if s.status is Status.AGREE]
+    for a in indices:
+        for b in indices:
+            if a >= b:
+                continue
+            for equal, text in ((True, f"{a} = {b}"), (False, f"{a} != {b}")):
+                def holds(s: Sample, a: str = a, b: str = b, equal: bool = equal) -> bool:
+                    return (s.point.values[a] == s.point.values[b]) == equal
+
+                if all(holds(s) for s in bad) and good and not any(holds(s) for s in good):
+                    return f"where {text}"
+    return None
 
 
 def _describe(site: Site, branch: int) -> str | None:
@@ -218,8 +266,12 @@ def _negate(cond: Cond) -> Cond:
 
 def _interval(checker: Checker, student: Compiled, var: str, samples: Sequence[Sample]) -> str | None:
     """The set of values of ``var`` where the answer is wrong, as up to two intervals."""
+    keys = sorted(abs(float(s.key)) for s in samples if s.key is not None and s.status in _USABLE)
+    scale = keys[len(keys) // 2] if keys else 1.0
+    # where both values are tiny next to the typical one, floats cannot tell them apart: leave those out
     marked = sorted(((float(s.point.values[var]), s.status in _BAD) for s in samples
-                     if s.status in (*_USABLE, Status.STUDENT_UNDEFINED)), key=lambda t: t[0])
+                     if s.status in (*_USABLE, Status.STUDENT_UNDEFINED)
+                     and (s.status is not Status.AGREE or abs(float(s.key)) > 1e-8 * scale)), key=lambda t: t[0])
     if not marked:
         return None
     template = dict(next(s.point.values for s in samples))
@@ -298,6 +350,11 @@ def _fmt(x: Any) -> str:
     if math.isfinite(v) and abs(v - round(v)) < 1e-12 * max(1.0, abs(v)):
         return str(round(v))
     return f"{v:.4g}"
+
+
+def _nice_point(s: Sample) -> bool:
+    """Whether every coordinate is a nonzero multiple of 1/2 (easy to check by hand)."""
+    return all(float(v) != 0 and float(v) * 2 == int(float(v) * 2) for v in s.point.values.values())
 
 
 def _magnitude(s: Sample) -> float:

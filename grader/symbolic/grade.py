@@ -14,6 +14,7 @@ from typing import Any
 
 from grader.expr import ExpressionError, read_answer
 from grader.expr.nodes import Call, Expr, Neg, Num, Sum, Sym, children, walk
+from grader.expr.parser import _constant_value as constant_value
 from grader.grading.result import PartResult, Verdict
 from grader.problemset.model import ExpressionProblem, Tolerance, ToleranceMode
 from grader.symbolic.equivalence import Checker
@@ -91,7 +92,8 @@ def grade_expression(problem: ExpressionProblem, submitted: object) -> PartResul
         result.verdict = Verdict.UNDECIDED
         result.feedback = f"could not be decided: {judgement.reason}; flagged for a person"
         return result
-    result.misconception, result.feedback = diagnose(checker, judgement, tree, problem.differentiated)
+    result.misconception, result.feedback = diagnose(checker, judgement, tree, problem.differentiated,
+                                                     problem.options.get("chain_factors", ()))
     return result
 
 
@@ -181,8 +183,10 @@ def _static_problem(tree: Expr, space: Space) -> str | None:
     for node in walk(tree):
         if isinstance(node, Call) and node.func == "diff":
             return f"diff(...) at column {node.pos + 1} is for problem files; write the derivative out"
-        fixed = isinstance(node, Sum) and isinstance(node.lo, Num) and isinstance(node.hi, Num)
-        if fixed and node.hi.value - node.lo.value > MAX_WORK:  # type: ignore[union-attr]
+        if not isinstance(node, Sum):
+            continue
+        lo, hi = constant_value(node.lo), constant_value(node.hi)
+        if lo is not None and hi is not None and hi - lo > MAX_WORK:
             return f"the sum at column {node.pos + 1} has too many terms (at most {MAX_WORK})"
     return None
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import math
 import re
+from fractions import Fraction
 from typing import Any
 
 from grader.expr import library
-from grader.expr.nodes import Call, Expr, Sum, Sym, walk
+from grader.expr.nodes import Call, Expr, Num, Sum, Sym, walk
 from grader.problemset.context import NAME, Context
 from grader.problemset.model import ExpressionProblem, Tolerance
 from grader.symbolic.derivative import DerivativeError, expand_diffs
@@ -64,11 +65,13 @@ def load_expression_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolera
     except DerivativeError as exc:
         ctx.fail(str(exc), "answer")
     differentiated = source.args[0] if isinstance(source, Call) and source.func == "diff" else None
+    chain_factors = _chain_factors(source, space)
 
     problem = ExpressionProblem(
         id=pid, title=title, kind="expression", points={"": points}, line=ctx.doc.line(ctx.base),
         statement=statement, variables=dict(space.variables), define=_define_trees(space), answer=key,
-        answer_text=answer_text, options={"at_kinks": at_kinks, "time_limit": time_limit},
+        answer_text=answer_text,
+        options={"at_kinks": at_kinks, "time_limit": time_limit, "chain_factors": chain_factors},
         follow_through_credit=credit, space=space, differentiated=differentiated, tolerance=tolerance,
     )
     checker = Checker(space, key, at_kinks, seed=pid)
@@ -206,6 +209,28 @@ def _check_sum_indices(tree: Expr, space: Space, ctx: Context, *path: str) -> No
     for node in walk(tree):
         if isinstance(node, Sum) and node.index not in space.indices:
             ctx.fail(f"the summation index {node.index} must be declared under indices", *path)
+
+
+def _chain_factors(source: Expr, space: Space) -> list[Expr]:
+    """For ``diff(f, x)``: the derivatives of f's inner arguments (what forgetting the chain rule drops)."""
+    if not (isinstance(source, Call) and source.func == "diff" and len(source.args) == 2
+            and isinstance(source.args[1], Sym)):
+        return []
+    f, wrt = source.args[0], source.args[1].name
+    out: list[Expr] = []
+    for node in walk(f):
+        if not isinstance(node, Call) or node.func == "diff":
+            continue
+        for arg in node.args:
+            if isinstance(arg, Sym) and arg.name == wrt:
+                continue
+            try:
+                factor = expand_diffs(Call("diff", (arg, Sym(wrt))), space)
+            except DerivativeError:
+                continue
+            if factor not in out and factor != Num(Fraction(0)) and factor != Num(Fraction(1)):
+                out.append(factor)
+    return out[:5]
 
 
 def _define_trees(space: Space) -> dict[str, Expr]:

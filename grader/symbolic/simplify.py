@@ -195,6 +195,8 @@ def binop(op: str, a: Expr, b: Expr) -> Expr:
             return negate(binop("*", a.arg, b))
         if isinstance(b, Neg):
             return negate(binop("*", a, b.arg))
+        if isinstance(b, BinOp) and b.op == "/" and _num(b.left) == 1:
+            return binop("/", a, b.right)  # a*(1/b) is a/b
         if y is not None:
             return binop("*", b, a)  # numbers first: 2*x, not x*2
         if x is not None and isinstance(b, BinOp) and b.op == "*" and _num(b.left) is not None:
