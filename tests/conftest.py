@@ -6,9 +6,12 @@ Import them rootdir-relative: ``from tests.conftest import make_network_set``.
 from __future__ import annotations
 
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, settings
 
@@ -23,6 +26,14 @@ from grader.problemset.loader import load_problem_set  # noqa: E402
 from grader.problemset.model import NetworkProblem, ProblemSet  # noqa: E402
 
 PROBLEMS = ROOT / "problems"
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport() -> Iterator[None]:
+    """Let a failing property test be reported: hypothesis then imports libcst, which warns on import."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
 
 #: Bounded, reproducible property tests.
 FAST = settings(deadline=None, max_examples=25, database=None, derandomize=True,
