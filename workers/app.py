@@ -39,6 +39,8 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,  # keep trying while Redis is away; the sweep catches up after
+        # Tasks running when the broker connection drops are redelivered anyway (late acks): stop them.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout,
             "unacked_restore_interval": settings.unacked_restore_interval,

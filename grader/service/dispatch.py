@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -38,19 +39,52 @@ class Dispatcher(Protocol):
 
 
 class CeleryDispatcher:
-    """Publishes tasks to the broker; the ``grader worker`` processes run them."""
+    """Publishes tasks to the broker; the ``grader worker`` processes run them.
 
-    def __init__(self, app: Celery) -> None:
+    While the broker is unreachable a publish costs seconds (the Redis client retries), so after a failure
+    publishing pauses for ``pause`` seconds: work handed over meanwhile is left to the sweep. With
+    ``background`` the publishing happens in a thread, so an HTTP request never waits on the broker.
+    """
+
+    def __init__(self, app: Celery, *, background: bool = False, pause: float = 5.0) -> None:
         self.app = app
+        self.pause = pause
+        self._down_until = 0.0
+        self._queue: queue.Queue[tuple[str, list[object]] | None] | None = None
+        if background:
+            self._queue = queue.Queue()
+            threading.Thread(target=self._publisher, name="grader-publisher", daemon=True).start()
 
     def _send(self, name: str, args: list[object]) -> bool:
+        if self._queue is not None:
+            self._queue.put((name, args))
+            return True
+        return self._publish(name, args)
+
+    def _publish(self, name: str, args: list[object]) -> bool:
+        if time.monotonic() < self._down_until:
+            return False
         try:
-            # No publish retries: a broker that is down must not hold up the request; the sweep catches up.
+            # No publish retries: the sweep catches up with whatever could not be queued.
             self.app.send_task(name, args=args, retry=False)
         except Exception as exc:  # kombu raises several types for an unreachable broker
-            log.warning("could not queue %s%s: %s", name, tuple(args), exc)
+            self._down_until = time.monotonic() + self.pause
+            log.warning("could not queue %s%s (pausing for %g s; the sweep will queue it): %s", name, tuple(args),
+                        self.pause, exc)
             return False
         return True
+
+    def _publisher(self) -> None:
+        assert self._queue is not None
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            self._publish(*item)
+
+    def close(self) -> None:
+        if self._queue is not None:
+            self._queue.put(None)
 
     def grade(self, submission_id: int, version_id: int) -> bool:
         return self._send(TASK_GRADE, [submission_id, version_id])

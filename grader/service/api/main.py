@@ -22,20 +22,21 @@ from .routes import grades, regrades, sets, students, submissions, users
 API_PREFIX = "/api/v1"
 
 
-def make_dispatcher(service_settings: Settings, factory: sessionmaker[Session]) -> Dispatcher:
+def make_dispatcher(service_settings: Settings, factory: sessionmaker[Session], *, background: bool = False) -> \
+        Dispatcher:
     """Celery on the broker when one is configured; otherwise a grading thread in this process."""
     if service_settings.embedded:
         return InProcessDispatcher(factory, service_settings)
     from workers.app import make_celery
 
-    return CeleryDispatcher(make_celery(service_settings))
+    return CeleryDispatcher(make_celery(service_settings), background=background)
 
 
 def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.database_url, pool_size=10)
     factory = make_sessionmaker(engine)
-    service = Service(settings, engine, factory, dispatcher or make_dispatcher(settings, factory))
+    service = Service(settings, engine, factory, dispatcher or make_dispatcher(settings, factory, background=True))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
                 sweeper.stop()
             if isinstance(service.dispatcher, InProcessDispatcher):
                 service.dispatcher.stop()
+            if isinstance(service.dispatcher, CeleryDispatcher):
+                service.dispatcher.close()
             engine.dispose()
 
     app = FastAPI(title="grader", version="1", lifespan=lifespan,
