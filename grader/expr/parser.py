@@ -380,6 +380,8 @@ class Parser:
         resolved = self._resolve(name, t.pos)
         if resolved is not None:
             return resolved
+        # k(k-1) is a product with an undeclared k; sigmoidd(x) is a misspelt function
+        is_call = is_call and (len(name) > 1 or self._suggest(name, functions=True) is not None)
         kind = "function" if is_call else "name"
         raise ExpressionError(f'unknown {kind} "{name}"', t.pos, self._suggest(name, functions=is_call),
                               kind=f"unknown_{kind}", name=name)
@@ -491,6 +493,10 @@ class Parser:
         return result
 
     def _suggest(self, name: str, functions: bool) -> str | None:
+        if not functions:
+            same = sorted(s for s in self.symbols or () if s.lower() == name.lower())
+            if same:
+                return f"did you mean {same[0]}?"
         pool = set(library.known_names()) if functions else set(self.symbols or ()) | set(library.known_names())
         close = difflib.get_close_matches(name.lower(), sorted(pool), n=1, cutoff=0.6)
         return f"did you mean {close[0]}?" if close else None

@@ -18,6 +18,7 @@ import enum
 import random
 import zlib
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from grader.expr.nodes import Expr, free_symbols
@@ -212,17 +213,18 @@ class Checker:
                 undefined_ok = sample.point.special and not (sample.kink and self.at_kinks == "pytorch")
                 sample.status = Status.SKIP if undefined_ok else Status.STUDENT_UNDEFINED
                 return
-            if _close(key, value, 10.0 ** -(dps - 10)):
+            ten = program.B.num(Fraction(10))  # thresholds in mpmath: 10.0**-950 is 0 in floats
+            if _close(key, value, ten ** -(dps - 10)):
                 sample.status = Status.AGREE
                 return
             diff = key - value
             if previous is not None:
                 prev_dps, prev_diff = previous
-                if abs(diff) < abs(prev_diff) * 10.0 ** -(prev_dps // 2):
+                if abs(diff) < abs(prev_diff) * ten ** -(prev_dps // 2):
                     sample.status = Status.AGREE  # the difference was rounding noise
                     return
-                stable = abs(diff - prev_diff) <= 1e-6 * abs(diff)
-                if stable and abs(prev_diff) > 10.0 ** -(prev_dps - 8):
+                stable = abs(diff - prev_diff) <= abs(diff) / 10**6
+                if stable and abs(prev_diff) > ten ** -(prev_dps - 8):
                     sample.status = Status.DIFFER
                     return
             previous = (dps, diff)

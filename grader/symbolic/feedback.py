@@ -80,7 +80,9 @@ def diagnose(checker: Checker, judgement: Judgement, student: Expr, differentiat
         s = kinks[0]
         return "wrong_at_kink", (f"correct except exactly at the kink {_point(s, checker)}: under this problem's "
                                  f"convention the value there is {_fmt(s.key)}, yours gives {_fmt(s.student)}")
-    random_agree = [s for s in samples if s.status is Status.AGREE and not s.point.special]
+    scale = _scale(samples)
+    random_agree = [s for s in samples if s.status is Status.AGREE and not s.point.special
+                    and abs(float(s.key)) > 1e-8 * scale]
     if bad and len(random_agree) >= 3:
         region = _region(checker, judgement, bad, samples)
         if region is not None:
@@ -143,8 +145,13 @@ def _there(kind: str, value: float) -> str:
     return f"it is {_nice(abs(value))} {'more' if value > 0 else 'less'} than the correct value"
 
 
+def _near(a: float, b: float, scale: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(abs(a), abs(b)) + 1e-9 * scale
+
+
 def _chain_factor(checker: Checker, samples: Sequence[Sample], factors: Sequence[Expr]) -> str | None:
     """The inner derivative the answer lacks: the key is the answer times one of ``factors``."""
+    scale = _scale(samples)
     for factor in factors:
         compiled = checker.float.compile(factor)
         hits = 0
@@ -156,7 +163,7 @@ def _chain_factor(checker: Checker, samples: Sequence[Sample], factors: Sequence
             except ARITHMETIC:
                 continue
             value, _, _ = _evaluate(compiled, state)
-            if value is None or not _close(float(value) * float(s.student), float(s.key), 1e-7):
+            if value is None or not _near(float(value) * float(s.student), float(s.key), scale):
                 break
             hits += 1
         else:
@@ -166,6 +173,7 @@ def _chain_factor(checker: Checker, samples: Sequence[Sample], factors: Sequence
 
 
 def _matches(checker: Checker, samples: Sequence[Sample], other: Expr) -> bool:
+    scale = max((abs(float(s.student)) for s in samples if s.student is not None), default=1.0)
     compiled = checker.float.compile(other)
     hits = 0
     for s in samples[:40]:
@@ -176,7 +184,7 @@ def _matches(checker: Checker, samples: Sequence[Sample], other: Expr) -> bool:
         except ARITHMETIC:
             continue
         value, _, _ = _evaluate(compiled, state)
-        if value is None or not _close(float(value), float(s.student), 1e-7):
+        if value is None or not _near(float(value), float(s.student), scale):
             return False
         hits += 1
     return hits >= 3
@@ -266,8 +274,7 @@ def _negate(cond: Cond) -> Cond:
 
 def _interval(checker: Checker, student: Compiled, var: str, samples: Sequence[Sample]) -> str | None:
     """The set of values of ``var`` where the answer is wrong, as up to two intervals."""
-    keys = sorted(abs(float(s.key)) for s in samples if s.key is not None and s.status in _USABLE)
-    scale = keys[len(keys) // 2] if keys else 1.0
+    scale = _scale(samples)
     # where both values are tiny next to the typical one, floats cannot tell them apart: leave those out
     marked = sorted(((float(s.point.values[var]), s.status in _BAD) for s in samples
                      if s.status in (*_USABLE, Status.STUDENT_UNDEFINED)
@@ -350,6 +357,12 @@ def _fmt(x: Any) -> str:
     if math.isfinite(v) and abs(v - round(v)) < 1e-12 * max(1.0, abs(v)):
         return str(round(v))
     return f"{v:.4g}"
+
+
+def _scale(samples: Sequence[Sample]) -> float:
+    """The typical size of the key's values (their median), for telling values from rounding dust."""
+    keys = sorted(abs(float(s.key)) for s in samples if s.key is not None and s.status in _USABLE)
+    return keys[len(keys) // 2] if keys and keys[len(keys) // 2] > 0 else 1.0
 
 
 def _nice_point(s: Sample) -> bool:

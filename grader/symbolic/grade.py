@@ -71,6 +71,10 @@ def grade_expression(problem: ExpressionProblem, submitted: object) -> PartResul
             tree = read_answer(submitted, space.symbols(), indices=space.indices)
         except ExpressionError as exc:
             return _unreadable(result, exc, space)
+        constant = _constant_key(problem, checker)
+        literal = _literal(tree)
+        if constant is not None and literal is not None:
+            return _grade_number(result, literal, constant, problem.tolerance)
         problem_text = _static_problem(tree, space)
         if problem_text is not None:
             result.verdict = Verdict.INVALID
@@ -147,6 +151,14 @@ def _constant_key(problem: ExpressionProblem, checker: Checker) -> float | None:
         return None
     value, _, _ = _evaluate(checker.key_float, state)
     return None if value is None else float(value)
+
+
+def _literal(tree: Expr) -> float | None:
+    """The value of an answer that is just a number (``0.333``, ``-2``), else None."""
+    if isinstance(tree, Neg):
+        inner = _literal(tree.arg)
+        return None if inner is None else -inner
+    return float(tree.value) if isinstance(tree, Num) else None
 
 
 def _grade_number(result: PartResult, x: float, expected: float, tol: Tolerance) -> PartResult:

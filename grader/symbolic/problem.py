@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import math
 import re
-from fractions import Fraction
 from typing import Any
 
 from grader.expr import library
-from grader.expr.nodes import Call, Expr, Num, Sum, Sym, walk
+from grader.expr.nodes import Call, Expr, Neg, Num, Sum, Sym, walk
 from grader.problemset.context import NAME, Context
 from grader.problemset.model import ExpressionProblem, Tolerance
 from grader.symbolic.derivative import DerivativeError, expand_diffs
@@ -228,7 +227,8 @@ def _chain_factors(source: Expr, space: Space) -> list[Expr]:
                 factor = expand_diffs(Call("diff", (arg, Sym(wrt))), space)
             except DerivativeError:
                 continue
-            if factor not in out and factor != Num(Fraction(0)) and factor != Num(Fraction(1)):
+            constant = isinstance(factor, Num) or (isinstance(factor, Neg) and isinstance(factor.arg, Num))
+            if factor not in out and not constant:  # a constant factor is reported as such
                 out.append(factor)
     return out[:5]
 
