@@ -15,7 +15,7 @@ from sqlalchemy import Insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from grader.grading.answers import read_answers
+from grader.grading.answers import Answers, read_answers
 from grader.grading.grade import grade
 from grader.problemset.model import ProblemSet as LoadedSet
 from grader.problemset.source import InputError
@@ -43,10 +43,14 @@ class Graded:
                 "max_score": self.max_score, "result": self.result, "error": self.error, "graded_at": utcnow()}
 
 
-def grade_answers(ps: LoadedSet, submission_id: int, text: str, limits: Limits = ()) -> Graded:
+def grade_answers(ps: LoadedSet, submission_id: int, text: str, limits: Limits = (),
+                  parsed: dict[str, Any] | None = None) -> Graded:
     """Grade one stored answers file; any failure of the grading itself becomes the submission's error."""
     try:
-        result = grade(ps, read_answers(text, f"submission {submission_id}"))
+        file = f"submission {submission_id}"
+        answers = read_answers(text, file) if parsed is None else Answers(
+            parsed["problem_set"], parsed["student"], parsed["answers"], file, parsed["lines"])
+        result = grade(ps, answers)
     except limits:
         raise
     except Exception as exc:  # a grading failure belongs to this submission only; the batch goes on
@@ -120,32 +124,32 @@ def grade_one(factory: sessionmaker[Session], *, submission_id: int, version_id:
     with factory() as session:
         if _has_grade(session, submission_id, version_id):
             return "done-before"
-        row = session.execute(select(Submission.answers, SetVersion).join(
+        row = session.execute(select(Submission.answers, Submission.parsed, SetVersion).join(
             SetVersion, SetVersion.problem_set_id == Submission.problem_set_id).where(
             Submission.id == submission_id, SetVersion.id == version_id)).first()
     if row is None:
         return "gone"  # deleted with its set since it was queued
-    text, version = row
+    text, parsed, version = row
     deliveries = 1 + (record_delivery(factory, f"s{submission_id}v{version_id}") if redelivered else 0)
     if deliveries > max_deliveries:
         limit = f"{time_limit:g} s" if time_limit else "its time limit"
         graded = error_grade(version.max_score, submission_id, f"grading was abandoned after {max_deliveries} "
                              f"attempts: each one stopped its worker process or ran past {limit}")
     else:
-        graded = _grade_within(version, submission_id, text, time_limit, limits)
+        graded = _grade_within(version, submission_id, text, parsed, time_limit, limits)
     with factory() as session, session.begin():
         store_grades(session, version_id, [graded])
     return "failed" if graded.error else "graded"
 
 
-def _grade_within(version: SetVersion, submission_id: int, text: str, time_limit: float | None,
-                  limits: Limits) -> Graded:
+def _grade_within(version: SetVersion, submission_id: int, text: str, parsed: dict[str, Any] | None,
+                  time_limit: float | None, limits: Limits) -> Graded:
     try:
         ps = _load(version)
     except InputError as exc:
         return error_grade(version.max_score, submission_id, f"the problem set does not load: {exc}")
     try:
-        return grade_answers(ps, submission_id, text, limits)
+        return grade_answers(ps, submission_id, text, limits, parsed)
     except limits:
         limit = f"{time_limit:g} s" if time_limit else "its time limit"
         return error_grade(version.max_score, submission_id, f"grading took longer than {limit}")
@@ -186,13 +190,14 @@ def grade_chunk(factory: sessionmaker[Session], *, job_id: int, version_id: int,
         graded_before = set(session.scalars(select(Grade.submission_id).where(
             Grade.set_version_id == version_id, Grade.submission_id.in_(submission_ids))))
         todo = [i for i in submission_ids if i not in graded_before]
-        rows = session.execute(select(Submission.id, Submission.answers).where(Submission.id.in_(todo))).all()
+        rows = session.execute(select(Submission.id, Submission.answers, Submission.parsed)
+                               .where(Submission.id.in_(todo))).all()
     try:
         ps = _load(version)
     except InputError as exc:
-        graded = [error_grade(version.max_score, sid, f"the problem set does not load: {exc}") for sid, _ in rows]
+        graded = [error_grade(version.max_score, sid, f"the problem set does not load: {exc}") for sid, _, _ in rows]
     else:
-        graded = [grade_answers(ps, sid, text, limits) for sid, text in rows]
+        graded = [grade_answers(ps, sid, text, limits, parsed) for sid, text, parsed in rows]
     with factory() as session, session.begin():
         done, failed = store_grades(session, version_id, graded)
     return ChunkOutcome(done=done, failed=failed, skipped=len(submission_ids) - done - failed)

@@ -108,6 +108,9 @@ class Submission(Base):
     # The version current when it arrived: it is first graded against that one.
     set_version_id: Mapped[int] = mapped_column(ForeignKey("set_versions.id", ondelete="CASCADE"))
     answers: Mapped[str] = mapped_column(Text)  # the answers file exactly as received
+    # The same file as read at submission (problem_set, student, answers, lines), so regrades skip the YAML
+    # parsing; null when JSON cannot hold it faithfully, and then the text is read again.
+    parsed: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -125,3 +125,13 @@ def test_each_submission_is_graded_once_per_version(env: Env, course: Course) ->
     env.wait()
     with env.factory() as session:
         assert session.scalar(select(func.count()).select_from(Grade)) == 1
+
+
+def test_answers_json_cannot_hold_are_graded_from_the_text(env: Env, course: Course) -> None:
+    text = "problem_set: tiny-net\nstudent: alice\nanswers:\n  q1: {z: 2001-12-14, p: .nan}\n  q2: {z: -2, h: 0}\n"
+    queued = _submit(env, course.alice, text)
+    env.wait()
+    with env.factory() as session:
+        assert session.get(Submission, queued["id"]).parsed is None  # type: ignore[union-attr]
+    body = env.client.get(f"/api/v1/submissions/{queued['id']}", headers=auth(course.alice)).json()
+    assert body["status"] == "graded" and body["grade"]["score"] == 2.0

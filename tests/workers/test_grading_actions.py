@@ -121,3 +121,19 @@ def _set(session: Session, set_id: int) -> ProblemSet:
     found = session.scalar(select(ProblemSet).where(ProblemSet.id == set_id))
     assert found is not None
     return found
+
+
+def test_answers_read_at_submission_grade_exactly_as_the_text(factory: sessionmaker[Session]) -> None:
+    from grader.service.grading import grade_answers
+    from grader.service.loaded import loaded_set
+    from grader.service.models import SetVersion, Submission
+
+    world = make_world(factory, 2)
+    with factory() as session:
+        submission = session.get(Submission, world.submission_ids[1])
+        version = session.get(SetVersion, world.version_id)
+        assert submission is not None and version is not None and submission.parsed is not None
+        ps = loaded_set(version)
+        from_text = grade_answers(ps, submission.id, submission.answers)
+        from_parsed = grade_answers(ps, submission.id, submission.answers, parsed=submission.parsed)
+    assert from_parsed.result == from_text.result and from_text.result is not None

@@ -35,6 +35,7 @@ def make_world(factory: sessionmaker[Session], students: int = 3, *, bad: int = 
                                            text=answers_text(user.name, {"q1": {"z": 1.1 + i}}))
             if i >= students - bad:
                 submission.answers = answers_text(user.name, problem_set="gone-set")
+                submission.parsed = None  # read from the text when graded
             ids.append(submission.id)
         session.commit()
         version = session.scalar(select(SetVersion.id).where(SetVersion.problem_set_id == problem_set.id))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grader.grading.answers import read_answers
+from grader.grading.answers import Answers, read_answers
 from grader.service.errors import Forbidden, Invalid, NotFound
 from grader.service.models import Grade, ProblemSet, Role, SetVersion, Submission, User
 from grader.service.store.sets import current_version, is_enrolled
@@ -38,10 +40,21 @@ def create_submission(session: Session, *, problem_set: ProblemSet, student: Use
         raise Invalid(f"problem set {problem_set.name!r} has no problem {unknown[0]!r} (it has {', '.join(known)})",
                       file=file, field=f"answers.{unknown[0]}", line=answers.lines.get(unknown[0]))
     submission = Submission(problem_set_id=problem_set.id, student_id=student.id, set_version_id=version.id,
-                            answers=text)
+                            answers=text, parsed=parsed_form(answers))
     session.add(submission)
     session.flush()
     return submission
+
+
+def parsed_form(answers: Answers) -> dict[str, Any] | None:
+    """The read answers as JSON, if JSON keeps every value as it is (no dates, no NaN)."""
+    form = {"problem_set": answers.problem_set, "student": answers.student, "answers": answers.answers,
+            "lines": answers.lines}
+    try:
+        same = json.loads(json.dumps(form, allow_nan=False)) == form
+    except (TypeError, ValueError):
+        return None
+    return form if same else None
 
 
 @dataclass
