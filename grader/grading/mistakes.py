@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 from grader.expr.library import FUNCTIONS
 from grader.problemset.model import NetworkProblem
@@ -31,6 +32,41 @@ class Mistake:
     forward_hook: ForwardHook | None = None
     backward_hook: BackwardHook | None = None
     update: UpdateRule | None = None
+    sites: frozenset[int] = frozenset()  # the steps where the rule can go wrong
+
+    def variants(self) -> list[frozenset[int]]:
+        """Where to try the mistake: everywhere it can happen, then at each single place.
+
+        A student may slip at one place only (the output's bias left out, the hidden ones kept),
+        and the quantities they did not write down then still follow the right rule elsewhere.
+        """
+        out = [self.sites]
+        if 1 < len(self.sites) <= MAX_SINGLE_SITES:
+            out += [frozenset({s}) for s in sorted(self.sites)]
+        return out
+
+    def hooks(self, where: frozenset[int]) -> tuple[ForwardHook | None, BackwardHook | None]:
+        """The forward and backward hooks, acting only at the steps in ``where``."""
+        if where == self.sites:
+            return self.forward_hook, self.backward_hook
+        return _only(self.forward_hook, where), _only(self.backward_hook, where)
+
+
+MAX_SINGLE_SITES = 12
+
+
+_Hook = TypeVar("_Hook", ForwardHook, BackwardHook)
+
+
+def _only(hook: _Hook | None, where: frozenset[int]) -> _Hook | None:
+    if hook is None:
+        return None
+    inner: Callable[[Step, list[float]], Any] = hook
+
+    def restricted(step: Step, v: list[float]) -> Any:
+        return inner(step, v) if step.slot in where else None
+
+    return cast(_Hook, restricted)
 
 
 _F = frozenset
@@ -66,22 +102,22 @@ def _activation_mistakes(tape: Tape) -> list[Mistake]:
         out.append(Mistake(
             "activation_derivative_omitted",
             f"This matches leaving out the derivative of {name} in the chain rule: multiply by {name}'(z).",
-            _F({GRAD, NEXT}), backward_hook=_call_hook(slots, lambda s, v: 1.0)))
+            _F({GRAD, NEXT}), backward_hook=_call_hook(slots, lambda s, v: 1.0), sites=_F(slots)))
         out.append(Mistake(
             "activation_for_derivative",
             f"This matches using {name}(z) itself where its derivative {name}'(z) belongs.",
-            _F({GRAD, NEXT}), backward_hook=_call_hook(slots, lambda s, v: v[s.slot])))
+            _F({GRAD, NEXT}), backward_hook=_call_hook(slots, lambda s, v: v[s.slot]), sites=_F(slots)))
         if deriv is not None:
             out.append(Mistake(
                 "derivative_at_activation",
                 f"This matches evaluating {name}' at the activation a = {name}(z) instead of at the "
                 f"pre-activation z.",
-                _F({GRAD, NEXT}), backward_hook=_call_hook(slots, _derivative_at_output(deriv))))
+                _F({GRAD, NEXT}), backward_hook=_call_hook(slots, _derivative_at_output(deriv)), sites=_F(slots)))
         if name == "tanh":
             out.append(Mistake(
                 "tanh_derivative_not_squared",
                 "This matches writing tanh'(z) as 1 - tanh(z); the derivative is 1 - tanh(z)^2.",
-                _F({GRAD, NEXT}), backward_hook=_call_hook(slots, lambda s, v: 1.0 - v[s.slot])))
+                _F({GRAD, NEXT}), backward_hook=_call_hook(slots, lambda s, v: 1.0 - v[s.slot]), sites=_F(slots)))
     return out
 
 
@@ -100,7 +136,7 @@ def _power_mistakes(tape: Tape) -> list[Mistake]:
 
     return [Mistake("missing_factor_2",
                     "This matches differentiating a square without its factor 2: d/dr r^2 = 2r.",
-                    _F({GRAD, NEXT}), backward_hook=hook)]
+                    _F({GRAD, NEXT}), backward_hook=hook, sites=_F(squares))]
 
 
 def _subtraction_mistake(tape: Tape) -> list[Mistake]:
@@ -113,7 +149,7 @@ def _subtraction_mistake(tape: Tape) -> list[Mistake]:
 
     return [Mistake("inner_derivative_sign",
                     "This matches losing the minus sign of an inner derivative: d/dp (y - p) = -1.",
-                    _F({GRAD, NEXT}), backward_hook=hook)]
+                    _F({GRAD, NEXT}), backward_hook=hook, sites=_F(subs))]
 
 
 def _sum_root(tape: Tape, slot: int, steps_at: dict[int, Step]) -> int:
@@ -146,7 +182,7 @@ def _weight_mistakes(problem: NetworkProblem, tape: Tape) -> list[Mistake]:
             out.append(Mistake(
                 "wrong_input",
                 "This matches multiplying by the wrong input: dL/dw uses the input that this weight multiplies.",
-                _F({GRAD, NEXT}), backward_hook=_swap_hook(swap)))
+                _F({GRAD, NEXT}), backward_hook=_swap_hook(swap), sites=_F(swap)))
     pre: dict[int, tuple[int, int]] = {}
     for group in products.values():
         for mul, pos, inp in group:
@@ -157,7 +193,7 @@ def _weight_mistakes(problem: NetworkProblem, tape: Tape) -> list[Mistake]:
         out.append(Mistake(
             "pre_activation_as_input",
             "This matches multiplying by the pre-activation z where the weight multiplies the activation a = f(z).",
-            _F({GRAD, NEXT}), backward_hook=_swap_hook(pre)))
+            _F({GRAD, NEXT}), backward_hook=_swap_hook(pre), sites=_F(pre)))
     return out
 
 
@@ -184,14 +220,14 @@ def _forward_mistakes(problem: NetworkProblem, tape: Tape) -> list[Mistake]:
                 return None
             return v[args[0]] if args[1] in param_slots else v[args[1]]
         out.append(Mistake("bias_omitted", "This matches leaving the bias out of the weighted sum.",
-                           _F({VALUE, GRAD, NEXT}), forward_hook=drop_bias))
+                           _F({VALUE, GRAD, NEXT}), forward_hook=drop_bias, sites=_F(biased)))
     sig = {s.slot for s in tape.steps if s.kind == CALL and s.func is not None and s.func.name == "sigmoid"}
     if sig:
         def flipped(step: Step, v: list[float]) -> float | None:
             return 1.0 - step.fn(v[step.args[0]]) if step.slot in sig else None
         out.append(Mistake("sigmoid_exponent_sign",
                            "This matches computing the sigmoid as 1/(1 + e^z); it is 1/(1 + e^(-z)).",
-                           _F({VALUE, GRAD, NEXT}), forward_hook=flipped))
+                           _F({VALUE, GRAD, NEXT}), forward_hook=flipped, sites=_F(sig)))
     logs = {s.slot for s in tape.steps if s.kind == CALL and s.func is not None and s.func.name == "log"}
     if logs:
         def log10(step: Step, v: list[float]) -> float | None:
@@ -200,7 +236,7 @@ def _forward_mistakes(problem: NetworkProblem, tape: Tape) -> list[Mistake]:
             x = v[step.args[0]]
             return math.log10(x) if x > 0 else math.nan
         out.append(Mistake("log10_for_ln", "This matches using log base 10; the loss uses the natural log ln.",
-                           _F({VALUE, GRAD, NEXT}), forward_hook=log10))
+                           _F({VALUE, GRAD, NEXT}), forward_hook=log10, sites=_F(logs)))
     return out
 
 

@@ -129,23 +129,25 @@ class _MistakeSearch:
         self.leaves = leaves
         self.numbers = numbers
         self.mine = mine
-        self.worlds: dict[int, World] = {}
+        self.worlds: dict[tuple[int, frozenset[int]], World] = {}
 
-    def world(self, index: int, m: Mistake) -> World:
-        w = self.worlds.get(index)
+    def world(self, index: int, m: Mistake, where: frozenset[int]) -> World:
+        w = self.worlds.get((index, where))
         if w is None:
-            w = solve(self.problem, self.leaves, self.numbers, forward_hook=m.forward_hook,
-                      backward_hook=m.backward_hook, update=m.update or gradient_step, base=self.mine)
-            self.worlds[index] = w
+            forward_hook, backward_hook = m.hooks(where)
+            w = solve(self.problem, self.leaves, self.numbers, forward_hook=forward_hook,
+                      backward_hook=backward_hook, update=m.update or gradient_step, base=self.mine)
+            self.worlds[(index, where)] = w
         return w
 
     def find(self, q: Quantity, value: float, tol: Tolerance, own: float) -> Mistake | None:
         for index, m in enumerate(mistakes_for(self.problem)):
             if q.kind not in m.kinds:
                 continue
-            candidate = self.world(index, m).value(q)
-            if is_close(value, candidate, tol) and not is_close(candidate, own, tol):
-                return m
+            for where in m.variants():
+                candidate = self.world(index, m, where).value(q)
+                if is_close(value, candidate, tol) and not is_close(candidate, own, tol):
+                    return m
         if own != 0 and is_close(value, -own, tol):
             return SIGN_ERROR
         return None
