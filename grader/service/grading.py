@@ -8,6 +8,7 @@ twice is graded at most once. Job counters move in the same transaction as the g
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,20 @@ def grade_answers(ps: LoadedSet, submission_id: int, text: str, limits: Limits =
     except Exception as exc:  # a grading failure belongs to this submission only; the batch goes on
         log.exception("grading submission %s failed", submission_id)
         return Graded(submission_id, None, ps.max_score, None, f"grading failed: {type(exc).__name__}: {exc}")
-    return Graded(submission_id, result.score, result.max_score, result.to_dict(), None)
+    return Graded(submission_id, result.score, result.max_score, json_safe(result.to_dict()), None)
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as JSON holds it: what a student submitted may be a date or NaN, which JSON columns refuse."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
 
 
 def error_grade(ps_max: float, submission_id: int, message: str) -> Graded:
