@@ -339,6 +339,13 @@ class LatexParser(Parser):
 
     FACTOR_KINDS = frozenset({"num", "open", "cmd"})
 
+    def parse(self) -> Expr:
+        for t in self.tokens:  # before anything else: a stray & or \\\\ is the likeliest mistake
+            if t.kind in ("amp", "rowsep") and not any(u.kind == "cmd" and u.text == "cases" for u in self.tokens):
+                raise ExpressionError(f'"{t.text}" is only allowed inside \\begin{{cases}} ... \\end{{cases}}',
+                                      t.pos)
+        return super().parse()
+
     def primary(self) -> Expr:
         t = self.tok
         if t.kind == "cmd":

@@ -139,8 +139,8 @@ class Checker:
             state = self.float.bind(point.values, trace=True)
         except ARITHMETIC:
             return sample  # a define has no value here: not a usable point
-        key, key_kink, sample.key_region = _evaluate(self.key_float, state)
-        value, student_kink, sample.student_region = _evaluate(student, state)
+        key, key_kink, sample.key_region = evaluate(self.key_float, state)
+        value, student_kink, sample.student_region = evaluate(student, state)
         sample.key, sample.student = key, value
         sample.kink = key_kink or student_kink
         if key is None and value is None:
@@ -197,8 +197,8 @@ class Checker:
             except ARITHMETIC:
                 sample.status = Status.SKIP
                 return
-            key, key_kink, key_region = _evaluate(key_mp, state)
-            value, student_kink, student_region = _evaluate(compiled[dps], state)
+            key, key_kink, key_region = evaluate(key_mp, state)
+            value, student_kink, student_region = evaluate(compiled[dps], state)
             sample.kink = sample.kink or key_kink or student_kink
             if key is None:
                 sample.status = Status.SKIP  # the key itself has no value: nothing to compare
@@ -231,7 +231,7 @@ class Checker:
         sample.status = Status.SKIP  # could not be settled: leave the point out
 
 
-def _evaluate(compiled: Compiled, state: State) -> tuple[Any, bool, tuple[tuple[int, int], ...]]:
+def evaluate(compiled: Compiled, state: State) -> tuple[Any, bool, tuple[tuple[int, int], ...]]:
     state.kink = False
     state.work = 0
     if state.trace is not None:

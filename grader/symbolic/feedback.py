@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from grader.expr.nodes import Compare, Cond, Expr, Logic, Num, Piecewise, Sym, walk
-from grader.symbolic.equivalence import RTOL, Checker, Judgement, Sample, Status, _close, _evaluate
+from grader.symbolic.equivalence import RTOL, Checker, Judgement, Sample, Status, _close, evaluate
 from grader.symbolic.numeric import ARITHMETIC, Compiled, Site
 from grader.symbolic.render import cond_plain, to_plain
 from grader.symbolic.space import Space
@@ -162,7 +162,7 @@ def _chain_factor(checker: Checker, samples: Sequence[Sample], factors: Sequence
                 state = checker.float.bind(s.point.values)
             except ARITHMETIC:
                 continue
-            value, _, _ = _evaluate(compiled, state)
+            value, _, _ = evaluate(compiled, state)
             if value is None or not _near(float(value) * float(s.student), float(s.key), scale):
                 break
             hits += 1
@@ -183,7 +183,7 @@ def _matches(checker: Checker, samples: Sequence[Sample], other: Expr) -> bool:
             state = checker.float.bind(s.point.values)
         except ARITHMETIC:
             continue
-        value, _, _ = _evaluate(compiled, state)
+        value, _, _ = evaluate(compiled, state)
         if value is None or not _near(float(value), float(s.student), scale):
             return False
         hits += 1
@@ -290,8 +290,8 @@ def _interval(checker: Checker, student: Compiled, var: str, samples: Sequence[S
             state = checker.float.bind(values)
         except ARITHMETIC:
             return False
-        key, _, _ = _evaluate(checker.key_float, state)
-        value, _, _ = _evaluate(student, state)
+        key, _, _ = evaluate(checker.key_float, state)
+        value, _, _ = evaluate(student, state)
         if key is None:
             return False
         return value is None or not _close(float(key), float(value), RTOL)

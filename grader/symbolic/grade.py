@@ -17,7 +17,7 @@ from grader.expr.nodes import Call, Expr, Neg, Num, Sum, Sym, children, walk
 from grader.expr.parser import _constant_value as constant_value
 from grader.grading.result import PartResult, Verdict
 from grader.problemset.model import ExpressionProblem, Tolerance, ToleranceMode
-from grader.symbolic.equivalence import Checker
+from grader.symbolic.equivalence import Checker, evaluate
 from grader.symbolic.feedback import depends_on, diagnose
 from grader.symbolic.numeric import MAX_WORK
 from grader.symbolic.render import to_latex, to_plain
@@ -143,13 +143,11 @@ def _constant_key(problem: ExpressionProblem, checker: Checker) -> float | None:
     """The key's value if it depends on no variable, else None."""
     if problem.answer is None or depends_on(problem.answer, checker.space):
         return None
-    from grader.symbolic.equivalence import _evaluate
-
     try:
         state = checker.float.bind({})
     except (ArithmeticError, ValueError, TypeError):
         return None
-    value, _, _ = _evaluate(checker.key_float, state)
+    value, _, _ = evaluate(checker.key_float, state)
     return None if value is None else float(value)
 
 

@@ -69,8 +69,9 @@ def special_values(domain: Domain, consts: set[float]) -> list[float]:
         if math.isfinite(end):
             out.extend((end, end + 1e-3, end - 1e-3, end + 1.0, end - 1.0))
     for c in consts:
-        eps = 1e-3 * max(1.0, abs(c))
-        out.extend((c, c - eps, c + eps, -c, -c - eps, -c + eps, c + 0.5 * max(1.0, abs(c)), 2 * c))
+        for eps in {1e-3 * max(1.0, abs(c)), 1e-3 * abs(c)} - {0.0}:
+            out.extend((c - eps, c + eps, -c - eps, -c + eps))
+        out.extend((c, -c, c / 2, c + 0.5 * max(1.0, abs(c)), 2 * c))
     return sorted({v for v in out if domain.contains(v)})
 
 

@@ -1,0 +1,80 @@
+"""Hostile answers at the whole checker: a verdict or an error within the time bound, nothing executed."""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from grader.grading.result import Verdict
+from grader.problemset.loader import load_problem_set, load_problem_set_file
+from grader.problemset.model import ExpressionProblem
+from grader.symbolic.grade import grade_expression
+
+ROOT = Path(__file__).resolve().parents[2]
+FRAGMENTS = [
+    "x", "2", "0.5", "1000", "+", "-", "*", "/", "^", "(", ")", "|", ",", "sigma", "tanh", "exp", "log", "relu",
+    "max", "sqrt", "sech", "huber", "1 if x > 0 else ", "Heaviside", "\\frac{", "}{", "}", "e^{", "\\sigma(",
+    "sum(", ", i, 1, 3)", "__import__", "'", "lambda", "9**9", "!",
+]
+answers = st.lists(st.sampled_from(FRAGMENTS), max_size=30).map("".join)
+SLOW_SET = """
+id: slow
+problems:
+  - id: tight
+    kind: expression
+    variables: {x: real}
+    answer: diff(sigmoid(x), x)
+    time_limit: 0.05
+"""
+
+
+@cache
+def sigmoid_problem() -> ExpressionProblem:
+    found = load_problem_set_file(ROOT / "problems" / "activation-derivatives.yaml").problem("sigmoid")
+    assert isinstance(found, ExpressionProblem)
+    return found
+
+
+@settings(deadline=None, max_examples=150, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(answers)
+def test_any_answer_gets_a_verdict_within_the_bound(text: str) -> None:
+    problem = sigmoid_problem()
+    start = time.perf_counter()
+    result = grade_expression(problem, text)
+    elapsed = time.perf_counter() - start
+    assert result.verdict in set(Verdict)
+    assert result.feedback
+    if result.verdict is Verdict.INVALID:
+        assert "column" in result.feedback or "expected" in result.feedback or "too" in result.feedback
+    assert elapsed < problem.options["time_limit"] + 0.5
+
+
+def test_a_sum_too_long_to_evaluate_is_refused() -> None:
+    result = grade_expression(sigmoid_problem(), "sum(x, i, 1, 10^9)")
+    assert result.verdict in (Verdict.INVALID, Verdict.INCORRECT)
+    assert "too many terms" in result.feedback or "index" in result.feedback
+
+
+def test_running_out_of_time_is_undecided_never_wrong() -> None:
+    problem = load_problem_set(SLOW_SET).problem("tight")
+    assert isinstance(problem, ExpressionProblem)
+    nested = "sigma(x)*(1-sigma(x))" + "".join(f" + {k}*(tanh(x)^2 - tanh(x)^2)" for k in range(1, 60))
+    start = time.perf_counter()
+    result = grade_expression(problem, nested)
+    assert time.perf_counter() - start < 0.5
+    assert result.verdict in (Verdict.UNDECIDED, Verdict.CORRECT)
+    if result.verdict is Verdict.UNDECIDED:
+        assert "flagged for a person" in result.feedback
+        assert result.credit == 0.0 and result.misconception is None
+
+
+def test_non_text_answers_are_invalid_with_a_reason() -> None:
+    for value, word in (([1, 2], "a list"), ({"a": 1}, "a mapping"), (True, "true")):
+        result = grade_expression(sigmoid_problem(), value)
+        assert result.verdict is Verdict.INVALID
+        assert word in result.feedback
