@@ -11,7 +11,8 @@ from grader.symbolic.grade import expression_key, grade_expression
 
 
 def one(body: str) -> ExpressionProblem:
-    text = "id: t\nproblems:\n  - id: q\n    kind: expression\n" + "".join(f"    {line}\n" for line in body.splitlines())
+    lines = "".join(f"    {line}\n" for line in body.splitlines())
+    text = "id: t\nproblems:\n  - id: q\n    kind: expression\n" + lines
     problem = load_problem_set(text, "t.yaml").problem("q")
     assert isinstance(problem, ExpressionProblem)
     return problem
