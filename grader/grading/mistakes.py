@@ -253,6 +253,37 @@ def _update_mistakes(problem: NetworkProblem) -> list[Mistake]:
     ]
 
 
+def _upstream(problem: NetworkProblem) -> list[int]:
+    """For each slot, a bitset of the slots its value is computed from (itself included)."""
+    cached: list[int] | None = problem.cache.get("upstream")
+    if cached is None:
+        tape = problem.tape
+        assert tape is not None
+        cached = [1 << i for i in range(len(tape.init))]
+        for step in tape.steps:
+            mask = cached[step.slot]
+            for a in step.args:
+                mask |= cached[a]
+            cached[step.slot] = mask
+        problem.cache["upstream"] = cached
+    return cached
+
+
+def can_explain(problem: NetworkProblem, m: Mistake, where: frozenset[int], kind: str, target: str) -> bool:
+    """Whether a slip at ``where`` can change this quantity at all (a quick test before evaluating)."""
+    if kind == NEXT or not where:
+        return True
+    tape = problem.tape
+    assert tape is not None
+    up = _upstream(problem)
+    slot = tape.slot_of[target]
+    if kind == VALUE:  # a forward slip matters only upstream of the node
+        return any(up[slot] >> s & 1 for s in where)
+    if m.backward_hook is not None:  # a reverse-pass slip matters only on the paths from the target to L
+        return any(up[s] >> slot & 1 for s in where)
+    return True
+
+
 SIGN_ERROR = Mistake("sign_error", "The size is right but the sign is wrong.", _F({VALUE, GRAD, NEXT}))
 
 

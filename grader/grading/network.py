@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from grader.grading.follow_through import depends_on
-from grader.grading.mistakes import SIGN_ERROR, Mistake, mistakes_for
+from grader.grading.mistakes import SIGN_ERROR, Mistake, can_explain, mistakes_for
 from grader.grading.numeric import NumberError, is_close, near_miss, read_number, relative_error
 from grader.grading.result import PartResult, Verdict
 from grader.problemset.model import NetworkProblem, Quantity, Tolerance
 from grader.problemset.network import normalize_quantity
-from grader.solver.world import World, gradient_step, solve, variant_leaves
+from grader.solver.world import Overrides, World, gradient_step, solve, variant_leaves
 
 
 def canonical_world(problem: NetworkProblem, set_id: str, student: str | None) -> World:
@@ -48,16 +48,17 @@ def grade_network(problem: NetworkProblem, submitted: Any, set_id: str, student:
             numbers[name] = read_number(value)
         except NumberError as exc:
             unreadable[name] = str(exc)
-    mine = solve(problem, leaves, numbers) if numbers else key
-    search = _MistakeSearch(problem, leaves, numbers, mine)
-    parts = []
-    for q in problem.ask:
-        parts.append(_judge(problem, q, raw.get(q.name), numbers, unreadable, key, mine, search))
-    return parts
+    resolved = Overrides.of(problem, numbers)
+    mine = solve(problem, leaves, resolved) if numbers else key
+    search = _MistakeSearch(problem, leaves, resolved, mine)
+    off = {n for n, x in numbers.items()
+           if not is_close(x, key.value(problem.quantities[n]), problem.tolerance_for(n))}
+    return [_judge(problem, q, raw.get(q.name), numbers, unreadable, key, mine, search, off) for q in problem.ask]
 
 
 def _judge(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[str, float],
-           unreadable: dict[str, str], key: World, mine: World, search: _MistakeSearch) -> PartResult:
+           unreadable: dict[str, str], key: World, mine: World, search: _MistakeSearch,
+           off: set[str]) -> PartResult:
     expected = key.value(q)
     points = problem.points[q.name]
     tol = problem.tolerance_for(q.name)
@@ -71,7 +72,7 @@ def _judge(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[str, fl
     if is_close(value, expected, tol):
         return PartResult(q.name, shown, expected, Verdict.CORRECT, 1.0, points, feedback="Correct.")
     own = mine.value(q)
-    slips = _earlier_slips(problem, q, numbers, key)
+    slips = _earlier_slips(problem, q, off)
     if slips and is_close(value, own, tol):
         credit = problem.follow_through_credit
         origins = [n for n in slips if not is_close(numbers[n], mine.value(problem.quantities[n]),
@@ -97,15 +98,10 @@ def _follow_through_feedback(slips: list[str], origins: list[str], numbers: dict
     return f"Right given your earlier answer {nearest}, which was off: credit for carrying it forward."
 
 
-def _earlier_slips(problem: NetworkProblem, q: Quantity, numbers: dict[str, float], key: World) -> list[str]:
-    """The student's submitted quantities that ``q`` depends on and that are off the key."""
-    out = []
-    for name in depends_on(problem, q.name):
-        if name in numbers:
-            dep = problem.quantities[name]
-            if not is_close(numbers[name], key.value(dep), problem.tolerance_for(name)):
-                out.append(name)
-    # nearest first: a quantity closer to q depends on more of the others
+def _earlier_slips(problem: NetworkProblem, q: Quantity, off: set[str]) -> list[str]:
+    """The student's submitted quantities that ``q`` depends on and that are off the key, nearest first."""
+    out = [name for name in depends_on(problem, q.name) if name in off]
+    # a quantity closer to q depends on more of the others
     out.sort(key=lambda n: len(depends_on(problem, n)), reverse=True)
     return out
 
@@ -123,21 +119,24 @@ def _generic_feedback(value: float, expected: float, tol: Tolerance) -> str:
 class _MistakeSearch:
     """Evaluates the student's world under each applicable mistake, lazily, once per submission."""
 
-    def __init__(self, problem: NetworkProblem, leaves: dict[int, float], numbers: dict[str, float],
+    def __init__(self, problem: NetworkProblem, leaves: dict[int, float], numbers: Overrides,
                  mine: World) -> None:
         self.problem = problem
         self.leaves = leaves
         self.numbers = numbers
         self.mine = mine
-        self.worlds: dict[tuple[int, frozenset[int]], World] = {}
+        self.worlds: dict[tuple[int, frozenset[int], bool], World] = {}
 
-    def world(self, index: int, m: Mistake, where: frozenset[int]) -> World:
-        w = self.worlds.get((index, where))
+    def world(self, index: int, m: Mistake, where: frozenset[int], kind: str) -> World:
+        """The student's world under mistake ``m`` at ``where`` (only its forward pass for a node value)."""
+        forward_only = kind == "value"
+        w = self.worlds.get((index, where, forward_only)) or self.worlds.get((index, where, False))
         if w is None:
             forward_hook, backward_hook = m.hooks(where)
             w = solve(self.problem, self.leaves, self.numbers, forward_hook=forward_hook,
-                      backward_hook=backward_hook, update=m.update or gradient_step, base=self.mine)
-            self.worlds[(index, where)] = w
+                      backward_hook=backward_hook, update=m.update or gradient_step, base=self.mine,
+                      forward_only=forward_only)
+            self.worlds[(index, where, forward_only)] = w
         return w
 
     def find(self, q: Quantity, value: float, tol: Tolerance, own: float) -> Mistake | None:
@@ -145,7 +144,9 @@ class _MistakeSearch:
             if q.kind not in m.kinds:
                 continue
             for where in m.variants():
-                candidate = self.world(index, m, where).value(q)
+                if not can_explain(self.problem, m, where, q.kind, q.target):
+                    continue
+                candidate = self.world(index, m, where, q.kind).value(q)
                 if is_close(value, candidate, tol) and not is_close(candidate, own, tol):
                     return m
         if own != 0 and is_close(value, -own, tol):

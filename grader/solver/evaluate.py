@@ -32,16 +32,23 @@ def forward(tape: Tape, leaf_values: Mapping[int, float] | None = None,
     if leaf_values:
         for slot, value in leaf_values.items():
             v[slot] = value
-    if overrides is None and hook is None:
+    if hook is None:  # the fast path; a math error anywhere falls back to the guarded one below
+        start = list(v)
         try:
-            for step in tape.steps:
-                v[step.slot] = step.fn(*[v[a] for a in step.args])
+            if overrides is None:
+                for step in tape.steps:
+                    v[step.slot] = step.fn(*[v[a] for a in step.args])
+            else:
+                for step in tape.steps:
+                    slot = step.slot
+                    v[slot] = step.fn(*[v[a] for a in step.args])
+                    if slot in overrides:
+                        if recorded is not None:
+                            recorded[slot] = v[slot]
+                        v[slot] = overrides[slot]
             return v
         except (ValueError, ZeroDivisionError, OverflowError, TypeError):
-            v = list(tape.init)
-            if leaf_values:
-                for slot, value in leaf_values.items():
-                    v[slot] = value
+            v = start
     for step in tape.steps:
         swapped = hook(step, v) if hook is not None else None
         v[step.slot] = _safe_value(step, v) if swapped is None else swapped

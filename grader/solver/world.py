@@ -54,33 +54,50 @@ def variant_leaves(problem: NetworkProblem, set_id: str, student: str | None) ->
     return {slot_of[n]: draw(v, n, seed) for n, v in (*problem.given.items(), *problem.params.items())}
 
 
-def solve(problem: NetworkProblem, leaves: Mapping[int, float],
-          overrides: Mapping[str, float] | None = None, *, forward_hook: ForwardHook | None = None,
-          backward_hook: BackwardHook | None = None, update: UpdateRule = gradient_step,
-          with_next: bool = True, base: World | None = None) -> World:
-    """Evaluate ``problem``; ``overrides`` maps quantity names to the student's values.
+@dataclass
+class Overrides:
+    """A student's values by pass and slot: resolved once, used by every world of one submission."""
 
-    ``base`` reuses the forward values of an earlier world with the same overrides (a mistake that
-    changes only the reverse pass or the update need not redo the forward pass).
-    """
-    tape = problem.tape
-    assert tape is not None
-    fwd: dict[int, float] = {}
-    bwd: dict[int, float] = {}
-    nxt_params: dict[str, float] = {}
-    nxt_nodes: dict[int, float] = {}
-    if overrides:
-        for name, value in overrides.items():
+    fwd: dict[int, float] = field(default_factory=dict)
+    bwd: dict[int, float] = field(default_factory=dict)
+    next_params: dict[str, float] = field(default_factory=dict)
+    next_nodes: dict[int, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, problem: NetworkProblem, values: Mapping[str, float]) -> Overrides:
+        tape = problem.tape
+        assert tape is not None
+        out = cls()
+        for name, value in values.items():
             q = problem.quantities[name]
             if q.kind == "value":
                 if q.target in problem.forward:
-                    fwd[tape.slot_of[q.target]] = value
+                    out.fwd[tape.slot_of[q.target]] = value
             elif q.kind == "grad":
-                bwd[tape.slot_of[q.target]] = value
+                out.bwd[tape.slot_of[q.target]] = value
             elif q.target in problem.params:
-                nxt_params[q.target] = value
+                out.next_params[q.target] = value
             else:
-                nxt_nodes[tape.slot_of[q.target]] = value
+                out.next_nodes[tape.slot_of[q.target]] = value
+        return out
+
+
+def solve(problem: NetworkProblem, leaves: Mapping[int, float],
+          overrides: Mapping[str, float] | Overrides | None = None, *, forward_hook: ForwardHook | None = None,
+          backward_hook: BackwardHook | None = None, update: UpdateRule = gradient_step,
+          with_next: bool = True, forward_only: bool = False, base: World | None = None) -> World:
+    """Evaluate ``problem``; ``overrides`` maps quantity names to the student's values.
+
+    ``base`` reuses the forward values of an earlier world with the same overrides (a mistake that
+    changes only the reverse pass or the update need not redo the forward pass). ``forward_only``
+    stops after the forward pass (the world then answers only for node values).
+    """
+    tape = problem.tape
+    assert tape is not None
+    if not isinstance(overrides, Overrides):
+        overrides = Overrides.of(problem, overrides or {})
+    fwd, bwd = overrides.fwd, overrides.bwd
+    nxt_params, nxt_nodes = overrides.next_params, overrides.next_nodes
     recorded_slots: dict[int, float] = {}
     if base is not None and forward_hook is None:
         values = base.values
@@ -88,6 +105,8 @@ def solve(problem: NetworkProblem, leaves: Mapping[int, float],
     else:
         values = forward(tape, leaves, fwd or None, recorded_slots, forward_hook)
         recorded = {tape.name_of[s]: v for s, v in recorded_slots.items()}
+    if forward_only:
+        return World(tape, values, [], None, recorded)
     if base is not None and forward_hook is None and backward_hook is None:
         grads = base.grads
         recorded.update({k: v for k, v in base.recorded.items() if problem.quantities[k].kind == "grad"})
