@@ -28,7 +28,8 @@ from grader.symbolic.probe import Point, constants, points
 from grader.symbolic.space import Budget, Space, TimeUp
 
 RTOL = 1e-9  # float agreement
-MP_LADDER = (30, 60, 120, 240, 480, 960)
+MP_LADDER = (30, 60, 120, 240)
+MAX_CLIMBS = 6  # suspect points per check that may go past 60 digits (far-out points: costly, rarely needed)
 MIN_AGREEING = 6  # points where both are defined, away from kinks, needed to call two formulas equal
 MAX_CONFIRMATIONS = 60
 ENOUGH_CONFIRMED = 4  # confirmed differences after which the rest are judged in floats (for feedback only)
@@ -162,12 +163,14 @@ class Checker:
         suspects = [s for s in samples if s.status is Status.DIFFER_FLOAT]
         suspects.sort(key=lambda s: (s.point.special, _magnitude(s.point)))
         compiled: dict[int, Compiled] = {}
-        confirmed = 0
+        confirmed = climbs = 0
         for k, sample in enumerate(suspects):
             budget.check()
             if confirmed and (confirmed >= ENOUGH_CONFIRMED or k >= MAX_CONFIRMATIONS):
                 continue  # the verdict is known; the rest only feed feedback, as floats
-            self._precise(sample, student, compiled, budget)
+            ladder = MP_LADDER if climbs < MAX_CLIMBS else MP_LADDER[:2]
+            if self._precise(sample, student, compiled, budget, ladder) > MP_LADDER[1]:
+                climbs += 1
             if sample.status in (Status.DIFFER, Status.STUDENT_UNDEFINED):
                 confirmed += 1
         # unconfirmed float differences feed the feedback only if they are clear, not rounding-sized
@@ -177,16 +180,18 @@ class Checker:
             if sample.status is Status.DIFFER_FLOAT and not _clear(sample, scale):
                 sample.status = Status.SKIP
 
-    def _precise(self, sample: Sample, student: Expr, compiled: dict[int, Compiled], budget: Budget) -> None:
+    def _precise(self, sample: Sample, student: Expr, compiled: dict[int, Compiled], budget: Budget,
+                 ladder: tuple[int, ...] = MP_LADDER) -> int:
         """Settle one suspect point in rising precision.
 
         Agreement at a precision settles it. A difference settles it only once it is the same at two
         precisions (rounding noise shrinks as digits are added, a real difference does not) and larger
         than what the lower precision can resolve: ``1 - sigmoid(1000)`` is 0 at 30 digits and only
-        right at 440.
+        right at 440; such points are left out rather than settled. Returns the highest precision used.
         """
         previous: Any = None
-        for dps in MP_LADDER:
+        dps = 0
+        for dps in ladder:
             if dps > MP_LADDER[1]:
                 budget.check()
             program, key_mp = self.mp(dps)
@@ -196,39 +201,40 @@ class Checker:
                 state = program.bind(sample.point.values, trace=True)
             except ARITHMETIC:
                 sample.status = Status.SKIP
-                return
+                return dps
             key, key_kink, key_region = evaluate(key_mp, state)
             value, student_kink, student_region = evaluate(compiled[dps], state)
             sample.kink = sample.kink or key_kink or student_kink
             if key is None:
                 sample.status = Status.SKIP  # the key itself has no value: nothing to compare
-                return
+                return dps
             sample.precise = True
             sample.key, sample.student = key, value
             sample.key_region, sample.student_region = key_region, student_region
             if self._ignored(sample):
                 sample.status = Status.KINK
-                return
+                return dps
             if value is None:
                 undefined_ok = sample.point.special and not (sample.kink and self.at_kinks == "pytorch")
                 sample.status = Status.SKIP if undefined_ok else Status.STUDENT_UNDEFINED
-                return
+                return dps
             ten = program.B.num(Fraction(10))  # thresholds in mpmath: 10.0**-950 is 0 in floats
             if _close(key, value, ten ** -(dps - 10)):
                 sample.status = Status.AGREE
-                return
+                return dps
             diff = key - value
             if previous is not None:
                 prev_dps, prev_diff = previous
                 if abs(diff) < abs(prev_diff) * ten ** -(prev_dps // 2):
                     sample.status = Status.AGREE  # the difference was rounding noise
-                    return
+                    return dps
                 stable = abs(diff - prev_diff) <= abs(diff) / 10**6
                 if stable and abs(prev_diff) > ten ** -(prev_dps - 8):
                     sample.status = Status.DIFFER
-                    return
+                    return dps
             previous = (dps, diff)
         sample.status = Status.SKIP  # could not be settled: leave the point out
+        return dps
 
 
 def evaluate(compiled: Compiled, state: State) -> tuple[Any, bool, tuple[tuple[int, int], ...]]:

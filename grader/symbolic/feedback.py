@@ -121,7 +121,7 @@ def _pattern(samples: Sequence[Sample]) -> tuple[str, float] | None:
         if same and zeros_kept and abs(r0 - 1) > 1e-9:
             return ("sign", -1.0) if abs(r0 + 1) <= 1e-6 else ("constant_factor", r0)
     d0 = pairs[0][1] - pairs[0][0]
-    if abs(d0) > 1e-12 and all(abs((v - k) - d0) <= 1e-7 * (1 + abs(k)) for k, v in pairs):
+    if abs(d0) > 1e-8 * scale and all(abs((v - k) - d0) <= 1e-7 * (1 + abs(k)) for k, v in pairs):
         return "additive_constant", d0
     return None
 

@@ -75,8 +75,8 @@ def special_values(domain: Domain, consts: set[float]) -> list[float]:
     return sorted({v for v in out if domain.contains(v)})
 
 
-def draw(domain: Domain, rng: random.Random) -> float:
-    """A random value of the domain: mostly moderate, sometimes far out."""
+def draw(domain: Domain, rng: random.Random, wide: bool | None = None) -> float:
+    """A random value of the domain: moderate, or far out (``wide``; by default 30% of the time)."""
     if domain.integer:
         low = domain.low if math.isfinite(domain.low) else -1000.0
         high = domain.high if math.isfinite(domain.high) else 1000.0
@@ -85,8 +85,8 @@ def draw(domain: Domain, rng: random.Random) -> float:
         if domain.bounded:
             x = rng.uniform(domain.low, domain.high)
         else:
-            wide = rng.random() < 0.3
-            magnitude = math.exp(rng.uniform(math.log(1e-2), math.log(1e3))) if wide else rng.uniform(0.0, 4.0)
+            far = rng.random() < 0.3 if wide is None else wide
+            magnitude = math.exp(rng.uniform(math.log(1e-2), math.log(1e3))) if far else rng.uniform(0.0, 4.0)
             if math.isfinite(domain.low):
                 x = domain.low + magnitude
             elif math.isfinite(domain.high):
@@ -108,7 +108,10 @@ def points(space: Space, indices: list[str], consts: set[float], rng: random.Ran
     def base(k: int) -> dict[str, float | int]:
         values: dict[str, float | int] = dict(zip(indices, combos[k % len(combos)], strict=True))
         for name, domain in space.variables.items():
-            values[name] = draw(domain, rng)
+            values[name] = draw(domain, rng, wide=False)
+        if space.variables and rng.random() < 0.3:  # one variable far out at a time, not products of them
+            name = rng.choice(list(space.variables))
+            values[name] = draw(space.variables[name], rng, wide=True)
         for family, (_, domain) in space.families.items():
             for element in space.elements(family):
                 values[space.element(family, element)] = draw(domain, rng)
