@@ -6,6 +6,8 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from grader.grading.answers import read_answers
 from grader.grading.grade import grade
@@ -13,7 +15,7 @@ from grader.grading.result import PartResult, Verdict
 from grader.problemset.model import NetworkProblem
 from grader.problemset.source import AnswersError
 from grader.solver.world import solve
-from tests.conftest import SPEC_Q1, grade_answers, load_set, parts
+from tests.conftest import FAST, SPEC_Q1, grade_answers, load_set, parts
 
 W = {"w1": 0.5, "w2": -0.3, "w3": 0.8, "w4": 0.2, "w5": 1.0, "w6": -1.5, "b1": 0.1, "b2": -0.1, "b3": 0.05}
 X1, X2, Y, ETA = 1.0, -2.0, 1.0, 0.1
@@ -265,3 +267,25 @@ def test_follow_through_feedback_names_the_nearest_answer_and_the_first_slip() -
     assert "z1 = 1.1" in got["h1"].feedback
     assert "h1 = 0.8005" in got["z3"].feedback and "z1 = 1.1" in got["z3"].feedback
     assert f"z3 = {round(z3, 4):g}" in got["p"].feedback and "z1 = 1.1" in got["p"].feedback
+
+
+ALL_ASKED = [q for q in KEY if not (q in W or q in ("x1", "x2", "y"))]
+
+
+@FAST
+@given(slip=st.sampled_from(ALL_ASKED), shift=st.floats(min_value=0.05, max_value=1.0))
+def test_one_slip_carried_through_everything_costs_one_part(slip: str, shift: float) -> None:
+    """A student who slips once and computes everything else right from their own numbers loses only that part."""
+    ps = load_set({**SPEC_Q1, "ask": ALL_ASKED})
+    problem = ps.problems[0]
+    assert isinstance(problem, NetworkProblem)
+    wrong = KEY[slip] + shift * (1 + abs(KEY[slip]))
+    theirs = solve(problem, {}, {slip: wrong})
+    answers = {q: float(f"{theirs.value(problem.quantities[q]):.6g}") for q in ALL_ASKED}
+    assume(all(math.isfinite(x) for x in answers.values()))  # a p pushed past 1 has no log
+    answers[slip] = wrong
+    got = parts(grade_answers(ps, {"q1": answers}))
+    assert got[slip].verdict is Verdict.INCORRECT
+    for q, part in got.items():
+        if q != slip:
+            assert part.verdict in (Verdict.CORRECT, Verdict.FOLLOW_THROUGH), (q, part.feedback)
