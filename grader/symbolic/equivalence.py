@@ -56,6 +56,17 @@ class Sample:
     precise: bool = False  # values are mpmath ones
 
 
+@dataclass(frozen=True, slots=True)
+class Probed:
+    """A probe point with the key's float value there (None where undefined) and its defines' values."""
+
+    point: Point
+    env: dict[str, Any] | None  # None: a define has no value here
+    key: Any
+    kink: bool
+    region: tuple[tuple[int, int], ...]
+
+
 @dataclass
 class Judgement:
     verdict: str  # equal, different, undecided
@@ -77,6 +88,7 @@ class Checker:
         self.key_float = self.float.compile(key)
         self._mp: dict[int, tuple[Program, Compiled]] = {}
         self.exact_cache: ExactCache = {}
+        self._points: dict[tuple[tuple[str, ...], frozenset[float]], list[Probed]] = {}
         self.key_constants = constants(key, *space.defines.values(),
                                        *(body for _, body in space.family_defines.values()))
 
@@ -111,8 +123,7 @@ class Checker:
     def _judge(self, student: Expr, budget: Budget) -> Judgement:
         student_float = self.float.compile(student)
         indices = self.indices_used(self.key, student)
-        rng = random.Random(self.seed)
-        probe = points(self.space, indices, self.key_constants | constants(student), rng)
+        probe = self._probe(indices, self.key_constants | constants(student), budget)
         samples = [self._float_sample(p, student_float, budget, k) for k, p in enumerate(probe)]
         self._confirm(samples, student, budget)
         judgement = Judgement("undecided", samples, student_compiled=student_float)
@@ -132,15 +143,36 @@ class Checker:
         return judgement
 
     # -- floats ------------------------------------------------------------------------------------
-    def _float_sample(self, point: Point, student: Compiled, budget: Budget, k: int) -> Sample:
+    def _probe(self, indices: list[str], consts: set[float], budget: Budget) -> list[Probed]:
+        """The probe points with the key evaluated there; the same for every answer with these constants."""
+        slot = (tuple(indices), frozenset(consts))
+        cached = self._points.get(slot)
+        if cached is not None:
+            return cached
+        out = []
+        for k, point in enumerate(points(self.space, indices, consts, random.Random(self.seed))):
+            if k % 16 == 0:
+                budget.check()
+            try:
+                state = self.float.bind(point.values, trace=True)
+            except ARITHMETIC:
+                out.append(Probed(point, None, None, False, ()))  # a define has no value here
+                continue
+            key, kink, region = evaluate(self.key_float, state)
+            out.append(Probed(point, state.env, key, kink, region))
+        if len(self._points) > 64:
+            self._points.clear()
+        self._points[slot] = out
+        return out
+
+    def _float_sample(self, probed: Probed, student: Compiled, budget: Budget, k: int) -> Sample:
         if k % 16 == 0:
             budget.check()
-        sample = Sample(point)
-        try:
-            state = self.float.bind(point.values, trace=True)
-        except ARITHMETIC:
-            return sample  # a define has no value here: not a usable point
-        key, key_kink, sample.key_region = evaluate(self.key_float, state)
+        sample = Sample(probed.point)
+        if probed.env is None:
+            return sample
+        state = State(dict(probed.env), trace=True)
+        key, key_kink, sample.key_region = probed.key, probed.kink, probed.region
         value, student_kink, sample.student_region = evaluate(student, state)
         sample.key, sample.student = key, value
         sample.kink = key_kink or student_kink

@@ -359,6 +359,7 @@ class Program:
         self.B = backend
         self.real = _real_names(space)
         self._next = 0
+        self._lock = threading.Lock()
         self.define_fns = [(name, self.compile(body).fn) for name, body in space.defines.items()]
         self.family_fns = [(fam, formal, self.compile(body).fn)
                            for fam, (formal, body) in space.family_defines.items()]
@@ -389,9 +390,10 @@ class Program:
         return s
 
     def compile(self, node: Expr) -> Compiled:
-        out = Compiled(lambda s: 0)
-        out.fn = self._expr(node, out.sites)
-        return out
+        with self._lock:  # a checker is shared by the threads of a worker pool; site ids must stay unique
+            out = Compiled(lambda s: 0)
+            out.fn = self._expr(node, out.sites)
+            return out
 
     def _site(self, sites: dict[int, Site], node: Piecewise | Call, args: tuple[Expr, ...]) -> tuple[int, Site]:
         self._next += 1
