@@ -31,7 +31,7 @@ RTOL = 1e-9  # float agreement
 MP_LADDER = (30, 60, 120, 240)
 MAX_CLIMBS = 6  # suspect points per check that may go past 60 digits (far-out points: costly, rarely needed)
 MIN_AGREEING = 6  # points where both are defined, away from kinks, needed to call two formulas equal
-MAX_CONFIRMATIONS = 60
+MAX_CONFIRMATIONS = 24  # suspect points settled in high precision per check, moderate ones first
 ENOUGH_CONFIRMED = 4  # confirmed differences after which the rest are judged in floats (for feedback only)
 
 
@@ -200,6 +200,9 @@ class Checker:
             budget.check()
             if confirmed and (confirmed >= ENOUGH_CONFIRMED or k >= MAX_CONFIRMATIONS):
                 continue  # the verdict is known; the rest only feed feedback, as floats
+            if not confirmed and k >= MAX_CONFIRMATIONS:
+                sample.status = Status.SKIP  # far-out points beyond the effort bound are left out
+                continue
             ladder = MP_LADDER if climbs < MAX_CLIMBS else MP_LADDER[:2]
             if self._precise(sample, student, compiled, budget, ladder) > MP_LADDER[1]:
                 climbs += 1
