@@ -78,3 +78,12 @@ def test_non_text_answers_are_invalid_with_a_reason() -> None:
         result = grade_expression(sigmoid_problem(), value)
         assert result.verdict is Verdict.INVALID
         assert word in result.feedback
+
+
+def test_huge_and_deeply_nested_answers_are_invalid_quickly() -> None:
+    for text in ("x" * 1_000_000, "(" * 10_000 + "x" + ")" * 10_000, "\\left(" * 5_000, "1+" * 1_000 + "1"):
+        start = time.perf_counter()
+        result = grade_expression(sigmoid_problem(), text)
+        assert time.perf_counter() - start < 0.5
+        assert result.verdict is Verdict.INVALID
+        assert "too" in result.feedback
