@@ -77,5 +77,5 @@ def format_key(key: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write(text: str, stream: TextIO = sys.stdout) -> None:
-    stream.write(text + "\n")
+def write(text: str, stream: TextIO | None = None) -> None:
+    (stream or sys.stdout).write(text + "\n")

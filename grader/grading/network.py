@@ -73,6 +73,11 @@ def _judge(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[str, fl
         return PartResult(q.name, shown, expected, Verdict.CORRECT, 1.0, points, feedback="Correct.")
     own = mine.value(q)
     slips = _earlier_slips(problem, q, off)
+    if not slips and is_close(value, own, tol):
+        # every earlier answer it used was accepted, and it follows from them exactly: rounding that a
+        # steep step amplified past the tolerance is the student's right, not a slip
+        return PartResult(q.name, shown, expected, Verdict.CORRECT, 1.0, points,
+                          feedback="Correct given your own rounded earlier answers.")
     if slips and is_close(value, own, tol):
         credit = problem.follow_through_credit
         origins = [n for n in slips if not is_close(numbers[n], mine.value(problem.quantities[n]),

@@ -18,10 +18,10 @@ class Verdict(enum.StrEnum):
 
 
 def display_number(x: float | None) -> float | None:
-    """A value as shown in results: six significant figures, as the SPEC's worked example."""
+    """A value as shown in results: six decimals, and at least six significant figures when small."""
     if x is None or not math.isfinite(x):
         return None
-    return float(f"{x:.6g}")
+    return float(f"{x:.6g}") if abs(x) < 1 else round(x, 6)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from grader.expr import library
@@ -60,6 +61,8 @@ def load_network(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credit
         layers, inputs = ex.layers, ex.inputs
         texts = {k: to_text(v) for k, v in forward.items()}
         field_of: dict[str, tuple[str, ...]] = {k: ("layers",) for k in forward}
+        field_of[loss] = ("loss",)  # the loss formula is the instructor's own text
+        _check_names(given, params, forward, ctx)
     else:
         for key in ("inputs", "targets"):
             if key in raw:
@@ -69,6 +72,7 @@ def load_network(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credit
         raw_forward = ctx.mapping(raw.get("forward"), "forward")
         if not raw_forward:
             ctx.fail("forward must define at least one node", "forward")
+        _check_names(given, params, raw_forward, ctx)  # before parsing: a reserved name misleads the parser
         forward, texts, field_of = {}, {}, {}
         for name, text in raw_forward.items():
             ctx.name(name, "forward", name)
@@ -77,7 +81,6 @@ def load_network(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credit
             field_of[name] = ("forward", name)
         loss = _read_loss(raw.get("loss"), ctx)
         inputs = tuple(g for g in given if any(g in free_symbols(e) for e in forward.values()))
-    _check_names(given, params, forward, ctx)
     _check_expressions(given, params, forward, field_of, ctx)
     order = _topological(forward, field_of, ctx)
     if loss not in forward:
@@ -126,7 +129,8 @@ def _read_loss(raw: Any, ctx: Context) -> str:
     return raw
 
 
-def _check_names(given: dict[str, Value], params: dict[str, Value], forward: dict[str, Expr], ctx: Context) -> None:
+def _check_names(given: Mapping[str, object], params: Mapping[str, object], forward: Mapping[str, object],
+                 ctx: Context) -> None:
     seen: dict[str, str] = {}
     for section, names in (("given", given), ("params", params), ("forward", forward)):
         for name in names:
@@ -142,15 +146,25 @@ def _check_expressions(given: dict[str, Value], params: dict[str, Value], forwar
     known = set(given) | set(params) | set(forward)
     for name, expr in forward.items():
         for sym in sorted(free_symbols(expr) - known - set(library.CONSTANTS)):
-            close = difflib.get_close_matches(sym, sorted(known), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            ctx.fail(f"unknown name {sym!r} in {name}{hint}", *field_of[name])
+            ctx.fail(f"unknown name {sym!r} in {name}{_did_you_mean(sym, known)}", *field_of[name])
         for sub in walk(expr):
             if isinstance(sub, Call) and library.FUNCTIONS[sub.func].value is None:
                 ctx.fail(f"{sub.func}() is only for expression problems; forward computes values", *field_of[name])
             if isinstance(sub, Sum):
                 ctx.fail("sum(...) is not available in forward: write the terms out, or use layers",
                          *field_of[name])
+
+
+def _did_you_mean(name: str, known: set[str]) -> str:
+    """A hint for a mistyped name: a close spelling, or the names with the same stem (``x3``: x1, x2)."""
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    if close:
+        return f" (did you mean {close[0]}?)"
+    stem = name.rstrip("0123456789_")
+    siblings = sorted(k for k in known if stem and k.rstrip("0123456789_") == stem)
+    if siblings:
+        return f" (this problem has {', '.join(siblings[:6])})"
+    return ""
 
 
 def _topological(forward: dict[str, Expr], field_of: dict[str, tuple[str, ...]], ctx: Context) -> tuple[str, ...]:
@@ -212,6 +226,8 @@ def _read_points(raw: Any, ask: tuple[Quantity, ...], ctx: Context) -> dict[str,
             ctx.fail("points must not be negative", "points")
         return {q.name: value for q in ask}
     default = ctx.number(raw.get("default", 1), "points", "default")
+    if default < 0:
+        ctx.fail("points must not be negative", "points", "default")
     names = {q.name for q in ask}
     out = {q.name: default for q in ask}
     for key, value in raw.items():
