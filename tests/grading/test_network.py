@@ -15,7 +15,7 @@ from grader.grading.result import PartResult, Verdict
 from grader.problemset.model import NetworkProblem
 from grader.problemset.source import AnswersError
 from grader.solver.world import solve
-from tests.conftest import FAST, SPEC_Q1, grade_answers, load_set, parts
+from tests.conftest import FAST, SPEC_Q1, grade_answers, load_set, make_problem, parts
 
 W = {"w1": 0.5, "w2": -0.3, "w3": 0.8, "w4": 0.2, "w5": 1.0, "w6": -1.5, "b1": 0.1, "b2": -0.1, "b3": 0.05}
 X1, X2, Y, ETA = 1.0, -2.0, 1.0, 0.1
@@ -289,3 +289,16 @@ def test_one_slip_carried_through_everything_costs_one_part(slip: str, shift: fl
     for q, part in got.items():
         if q != slip:
             assert part.verdict in (Verdict.CORRECT, Verdict.FOLLOW_THROUGH), (q, part.feedback)
+
+
+def test_rounding_amplified_past_the_tolerance_is_not_a_slip() -> None:
+    """z = 1.004 is accepted (1% tolerance); exp(20 z) from it is 8% off the key but follows exactly."""
+    ps = load_set(make_problem({"z": "w*x", "q": "exp(20*z)", "L": "q"}, given={"x": 1.0}, params={"w": 1.0},
+                               ask=["z", "q"]))
+    rounded = 1.004
+    got = parts(grade_answers(ps, {"q1": {"z": rounded, "q": math.exp(20 * rounded)}}))
+    assert got["z"].verdict is Verdict.CORRECT
+    assert got["q"].verdict is Verdict.CORRECT and got["q"].credit == 1.0
+    assert "own rounded" in got["q"].feedback
+    wrong = parts(grade_answers(ps, {"q1": {"z": rounded, "q": math.exp(20 * rounded) * 1.05}}))
+    assert wrong["q"].verdict is Verdict.INCORRECT
