@@ -86,7 +86,12 @@ def grade_expression(problem: ExpressionProblem, submitted: object) -> PartResul
         result.feedback = unbound
         return result
     budget = Budget(float(problem.options.get("time_limit", TIME_LIMIT_DEFAULT)))
-    judgement = checker.judge(tree, budget)
+    try:
+        judgement = checker.judge(tree, budget)
+    except (RecursionError, MemoryError):
+        result.verdict = Verdict.UNDECIDED
+        result.feedback = "could not be decided: the formula is too large to check; flagged for a person"
+        return result
     if judgement.verdict == "equal":
         result.verdict = Verdict.CORRECT
         result.credit = 1.0

@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from grader.expr import library
-from grader.expr.nodes import Call, Expr, Neg, Num, Sum, Sym, walk
+from grader.expr.nodes import Call, Expr, Neg, Num, Sum, Sym, depth, walk
 from grader.problemset.context import NAME, Context
 from grader.problemset.model import ExpressionProblem, Tolerance
 from grader.symbolic.derivative import DerivativeError, expand_diffs
@@ -28,6 +28,7 @@ FIELDS = {"id", "kind", "title", "statement", "points", "variables", "indices", 
 AT_KINKS = ("ignore", "pytorch")
 AT_KINKS_DEFAULT = "ignore"
 TIME_LIMIT_DEFAULT = 2.0
+MAX_KEY_DEPTH = 300  # keys are walked recursively; this keeps far from Python's recursion limit
 _INDEX = re.compile(r"^[a-z]$")
 
 
@@ -63,6 +64,9 @@ def load_expression_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolera
         key = expand_diffs(source, space)
     except DerivativeError as exc:
         ctx.fail(str(exc), "answer")
+    if depth(key) > MAX_KEY_DEPTH:
+        ctx.fail(f"the computed answer is nested more than {MAX_KEY_DEPTH} levels deep; simplify the formula",
+                 "answer")
     differentiated = source.args[0] if isinstance(source, Call) and source.func == "diff" else None
     chain_factors = _chain_factors(source, space)
 
