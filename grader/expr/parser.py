@@ -318,10 +318,32 @@ class Parser:
         if self.tok.kind == "op" and self.tok.text == "^":
             t = self.advance()
             self.enter(t.pos)
+            signed = self.tok.kind == "num" or (self.tok.kind == "op" and self.tok.text in "+-")
             exponent = self.unary()
+            if signed and self._is_euler(base):
+                exponent = self._absorb_exponent(exponent)
             self.depth -= 1
             return _checked_power(base, exponent, t.pos)
         return base
+
+    def _is_euler(self, base: Expr) -> bool:
+        return isinstance(base, Sym) and base.name == "e" and (self.symbols is None or "e" not in self.symbols)
+
+    def _absorb_exponent(self, exponent: Expr) -> Expr:
+        """``e^-2x`` is ``e^(-2x)`` and ``e^2x`` is ``e^(2x)``: an exponential's superscript, as written by hand.
+
+        Only names and numbers written right against the exponent join it; ``e^-x (1 - x)`` and
+        ``e^-x(1-x)`` keep the bracket outside, as students mean.
+        """
+        while True:
+            prev, t = self.tokens[self.i - 1], self.tok
+            adjacent = t.pos == prev.pos + len(prev.text)
+            if not adjacent or t.kind not in ("num", "name") or t.text in ("if", "else", "and", "or"):
+                return exponent
+            if t.kind == "name" and library.lookup(t.text) is not None and not (
+                    self.symbols is not None and t.text in self.symbols):
+                return exponent
+            exponent = BinOp("*", exponent, self.power(), t.pos)
 
     def primary(self) -> Expr:
         t = self.tok

@@ -133,3 +133,18 @@ def test_read_answer_reports_columns_in_the_text_as_typed() -> None:
 def test_long_chains_are_refused_before_anything_walks_them() -> None:
     with pytest.raises(LimitError, match="too long"):
         read_answer("+".join(["x"] * 1500), SYMBOLS)
+
+
+@pytest.mark.parametrize(("text", "same_as"), [
+    ("e^-2x", "e^(-2*x)"),
+    ("e^2x", "e^(2*x)"),
+    ("e^-x", "e^(-x)"),
+    ("e^-2x^2", "e^(-2*x^2)"),
+    ("e^-2 x", "e^(-2)*x"),
+    ("e^-x(1-x)", "e^(-x)*(1-x)"),
+    ("e^-x (1-x)", "e^(-x)*(1-x)"),
+    ("x^-2y", "x^(-2)*y"),
+    ("2e^-x y", "2*e^(-x)*y"),
+])
+def test_an_exponential_superscript_takes_what_is_written_against_it(text: str, same_as: str) -> None:
+    assert parse(text, symbols={"x", "y"}) == parse(same_as, symbols={"x", "y"})
