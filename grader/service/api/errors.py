@@ -23,6 +23,13 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(InputError, _input_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": f"the service failed on this request ({type(exc).__name__}); the error is "
+                                   "logged"}, status_code=500)
 
 
 async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
