@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Enum,
     Float,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -69,6 +71,8 @@ class ProblemSet(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)  # the set's id in its file, e.g. dl-hw2
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Whether students see the expected value of each part in their feedback (the instructor decides).
+    show_expected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class SetVersion(Base):
