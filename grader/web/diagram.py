@@ -9,6 +9,7 @@ inside their neuron. The SVG carries a ``<title>`` and a text description for sc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html import escape
@@ -144,8 +145,14 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def network_svg(problem: NetworkProblem, values: Mapping[str, float], title: str | None = None) -> str:
-    """The SVG of ``problem`` with this variant's ``values`` (givens and parameters by name)."""
+def network_svg(problem: NetworkProblem, values: Mapping[str, float], title: str | None = None,
+                ident: str = "net") -> str:
+    """The SVG of ``problem`` with this variant's ``values`` (givens and parameters by name).
+
+    ``ident`` prefixes the ids inside the SVG, so that several drawings can share one page.
+    """
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", ident):
+        raise ValueError(f"ident must be a letter then letters, digits, - or _, not {ident!r}")
     drawn, edges = _layout(problem)
     height_rows = max((n.row for n in drawn.values()), default=0) + 1
     columns = max((n.column for n in drawn.values()), default=0) + 1
@@ -159,10 +166,11 @@ def network_svg(problem: NetworkProblem, values: Mapping[str, float], title: str
     heading = title or f"Network of problem {problem.id}"
     description = _describe(problem, drawn, edges, values)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
-           f'width="{width:.0f}" height="{height:.0f}" role="img" aria-labelledby="net-title net-desc" '
+           f'width="{width:.0f}" height="{height:.0f}" role="img" aria-labelledby="{ident}-title {ident}-desc" '
            f'class="network">',
-           f'<title id="net-title">{escape(heading)}</title>', f'<desc id="net-desc">{escape(description)}</desc>',
-           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+           f'<title id="{ident}-title">{escape(heading)}</title>',
+           f'<desc id="{ident}-desc">{escape(description)}</desc>',
+           f'<defs><marker id="{ident}-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
            'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>']
     fan: dict[str, int] = {}
     crowd: dict[tuple[int, int], int] = {}
@@ -177,7 +185,7 @@ def network_svg(problem: NetworkProblem, values: Mapping[str, float], title: str
         sx, sy = x1 + dx / length * RADIUS, y1 + dy / length * RADIUS
         ex, ey = x2 - dx / length * RADIUS, y2 - dy / length * RADIUS
         out.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{ex:.1f}" y2="{ey:.1f}" class="edge" '
-                   f'stroke="#555" stroke-width="1.4" marker-end="url(#arrow)"/>')
+                   f'stroke="#555" stroke-width="1.4" marker-end="url(#{ident}-arrow)"/>')
         if weight:
             at = 0.3 + 0.25 * (nth % 2)  # stagger the labels of edges that leave one node
             lx, ly = sx + (ex - sx) * at, sy + (ey - sy) * at - 4

@@ -14,6 +14,7 @@ from grader.service.dispatch import CeleryDispatcher, Dispatcher, InProcessDispa
 from grader.service.errors import Unavailable
 from grader.service.settings import Settings
 from grader.service.sweep import Sweeper
+from grader.web.pages import router as pages_router
 
 from . import errors
 from .deps import Service, ServiceDep
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
     for module in (users, sets, students, submissions, regrades, grades):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(pages_router)  # the HTML pages for students and instructors (docs/web.md)
     app.add_api_route("/health", health, methods=["GET"], tags=["service"])
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
     return app

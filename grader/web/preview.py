@@ -1,0 +1,101 @@
+"""The live preview: what a student typed, read by the same parser that grades it, drawn as MathML.
+
+A numeric answer is read as the grader reads numbers (``0.83``, ``1/3``, ``tanh(1.2)``) and its value is
+shown too; a formula is read with the problem's own names (its variables, defines and indices). A text
+that cannot be read gets the parser's message, with the column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from grader.expr import ExpressionError, parse, read_answer
+from grader.expr.mathml import MathMLError, to_mathml
+from grader.expr.parser import MAX_LENGTH
+from grader.grading.numeric import MAX_NUMERIC_TEXT, NumberError, read_number
+from grader.problemset.model import ExpressionProblem, Problem
+from grader.service.api.deps import SessionDep
+from grader.service.errors import NotFound
+from grader.service.loaded import loaded_set
+from grader.service.store.sets import current_version, visible_set
+
+from .session import JsonUser
+
+
+@dataclass
+class Preview:
+    ok: bool
+    mathml: str = ""
+    error: str | None = None
+    column: int | None = None  # 1-based, in the text as typed
+    value: float | None = None  # a numeric answer's value
+
+
+def preview_number(text: str) -> Preview:
+    """A numeric answer as the grader will read it."""
+    stripped = text.strip()
+    if not stripped:
+        return Preview(ok=True)
+    lead = len(text) - len(text.lstrip())
+    try:
+        value = read_number(text)
+    except NumberError as exc:
+        column = None
+        try:
+            parse(stripped, symbols=set(), max_length=MAX_NUMERIC_TEXT)
+        except ExpressionError as parse_error:
+            column = parse_error.offset + 1 + lead if parse_error.offset >= 0 else None
+        return Preview(ok=False, error=str(exc), column=column)
+    tree = parse(stripped, symbols=set(), max_length=MAX_NUMERIC_TEXT)
+    return Preview(ok=True, mathml=_mathml(tree), value=value)
+
+
+def preview_formula(text: str, problem: ExpressionProblem) -> Preview:
+    """A formula answer read with the problem's names, as the grader will read it."""
+    if not text.strip():
+        return Preview(ok=True)
+    symbols = problem.space.symbols() if problem.space is not None else set(problem.variables)
+    indices = problem.space.indices if problem.space is not None else None
+    try:
+        tree = read_answer(text, symbols, indices=indices)
+    except ExpressionError as exc:
+        return Preview(ok=False, error=exc.describe(), column=exc.offset + 1 if exc.offset >= 0 else None)
+    return Preview(ok=True, mathml=_mathml(tree))
+
+
+def preview_for(problem: Problem, text: str) -> Preview:
+    if isinstance(problem, ExpressionProblem):
+        return preview_formula(text, problem)
+    return preview_number(text)
+
+
+def _mathml(tree: Any) -> str:
+    try:
+        return to_mathml(tree)
+    except MathMLError:
+        return ""
+
+
+class PreviewIn(BaseModel):
+    text: str = Field(max_length=MAX_LENGTH, description="what the student typed")
+    set: str = Field(max_length=64, description="the problem set's id")
+    problem: str = Field(max_length=64, description="the problem's id")
+
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+
+@router.post("/preview")
+def read_preview(body: PreviewIn, session: SessionDep, user: JsonUser) -> dict[str, Any]:
+    """Read a typed answer for one problem and return it as MathML, or the reason it cannot be read."""
+    problem_set = visible_set(session, user=user, name=body.set)
+    ps = loaded_set(current_version(session, problem_set=problem_set))
+    try:
+        problem = ps.problem(body.problem)
+    except KeyError:
+        raise NotFound(f"problem set {body.set!r} has no problem {body.problem!r}") from None
+    return asdict(preview_for(problem, body.text))
