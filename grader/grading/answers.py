@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.problemset.source import AnswersError, read_document
+from grader.problemset.source import AnswersError, read_document, read_text_file
 
 _STUDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 
@@ -54,9 +54,4 @@ def read_answers(text: str, file: str = "<answers>") -> Answers:
 
 
 def read_answers_file(path: str | Path) -> Answers:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnswersError(f"cannot read the file: {exc}", file=str(path)) from None
-    return read_answers(text, str(path))
+    return read_answers(read_text_file(path, AnswersError), str(path))

@@ -7,7 +7,7 @@ from typing import Any
 
 from grader.problemset.context import ID, Context
 from grader.problemset.model import FOLLOW_THROUGH_CREDIT_DEFAULT, Problem, ProblemSet, Tolerance
-from grader.problemset.source import ProblemSetError, read_document
+from grader.problemset.source import ProblemSetError, read_document, read_text_file
 
 SET_FIELDS = {"id", "title", "problems", "tolerance", "follow_through_credit", "description"}
 KINDS = ("network", "expression")
@@ -68,9 +68,4 @@ def _load_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credi
 
 
 def load_problem_set_file(path: str | Path) -> ProblemSet:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProblemSetError(f"cannot read the file: {exc}", file=str(path)) from None
-    return load_problem_set(text, str(path))
+    return load_problem_set(read_text_file(path, ProblemSetError), str(path))

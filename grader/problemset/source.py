@@ -11,6 +11,8 @@ Exception hierarchy::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path as FilePath
 from typing import Any
 
 import yaml
@@ -73,6 +75,14 @@ class Document:
 
 
 MAX_DOCUMENT_BYTES = 2_000_000
+
+
+def read_text_file(path: str | PathLike[str], error: type[InputError]) -> str:
+    """The UTF-8 text of a file, or ``error`` saying why it cannot be read."""
+    try:
+        return FilePath(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"cannot read the file: {exc}", file=str(path)) from None
 
 
 def read_document(text: str, file: str, error: type[InputError]) -> Document:
