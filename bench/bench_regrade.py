@@ -208,7 +208,9 @@ def latency(factory: sessionmaker[Session], env: dict[str, str], answers: dict[s
             for i in range(samples + 5):
                 sent = datetime.now(UTC).replace(tzinfo=None)
                 response = client.post("/api/v1/sets/bench-net/submissions", content=body)
-                assert response.status_code == 202, response.text
+                if response.status_code != 202:
+                    tail = (logs / "serve.log").read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"submission refused: {response.text}\n{tail}")
                 sid = response.json()["id"]
                 while True:
                     with factory() as session:
