@@ -41,7 +41,7 @@ class Mistake:
         and the quantities they did not write down then still follow the right rule elsewhere.
         """
         out = [self.sites]
-        if 1 < len(self.sites) <= MAX_SINGLE_SITES:
+        if 1 < len(self.sites) <= MAX_SINGLE_SITES:  # one slip among a few places; not among dozens
             out += [frozenset({s}) for s in sorted(self.sites)]
         return out
 
@@ -52,7 +52,7 @@ class Mistake:
         return _only(self.forward_hook, where), _only(self.backward_hook, where)
 
 
-MAX_SINGLE_SITES = 12
+MAX_SINGLE_SITES = 8
 
 
 _Hook = TypeVar("_Hook", ForwardHook, BackwardHook)

@@ -121,8 +121,18 @@ def _generic_feedback(value: float, expected: float, tol: Tolerance) -> str:
     return f"Not correct: off by {off:.0%}."
 
 
+_STAGE = {"value": 0, "grad": 1, "next": 2}
+MAX_MISTAKEN_WORLDS = 48  # per submission: bounds the search for answers that match no mistake
+
+
 class _MistakeSearch:
-    """Evaluates the student's world under each applicable mistake, lazily, once per submission."""
+    """Evaluates the student's world under each applicable mistake, lazily, once per submission.
+
+    A world is computed only as far as the quantity needs (a node value: the forward pass; a
+    gradient: no descent step) and reused for later quantities that need no more. At most
+    ``MAX_MISTAKEN_WORLDS`` worlds are evaluated for one submission; past that a wrong answer is
+    reported without a name.
+    """
 
     def __init__(self, problem: NetworkProblem, leaves: dict[int, float], numbers: Overrides,
                  mine: World) -> None:
@@ -130,18 +140,23 @@ class _MistakeSearch:
         self.leaves = leaves
         self.numbers = numbers
         self.mine = mine
-        self.worlds: dict[tuple[int, frozenset[int], bool], World] = {}
+        self.worlds: dict[tuple[int, frozenset[int]], tuple[int, World]] = {}
+        self.evaluated = 0
 
-    def world(self, index: int, m: Mistake, where: frozenset[int], kind: str) -> World:
-        """The student's world under mistake ``m`` at ``where`` (only its forward pass for a node value)."""
-        forward_only = kind == "value"
-        w = self.worlds.get((index, where, forward_only)) or self.worlds.get((index, where, False))
-        if w is None:
-            forward_hook, backward_hook = m.hooks(where)
-            w = solve(self.problem, self.leaves, self.numbers, forward_hook=forward_hook,
-                      backward_hook=backward_hook, update=m.update or gradient_step, base=self.mine,
-                      forward_only=forward_only)
-            self.worlds[(index, where, forward_only)] = w
+    def world(self, index: int, m: Mistake, where: frozenset[int], kind: str) -> World | None:
+        """The student's world under mistake ``m`` at ``where``, or None once the budget is spent."""
+        stage = _STAGE[kind]
+        cached = self.worlds.get((index, where))
+        if cached is not None and cached[0] >= stage:
+            return cached[1]
+        if self.evaluated >= MAX_MISTAKEN_WORLDS:
+            return None
+        self.evaluated += 1
+        forward_hook, backward_hook = m.hooks(where)
+        w = solve(self.problem, self.leaves, self.numbers, forward_hook=forward_hook,
+                  backward_hook=backward_hook, update=m.update or gradient_step, base=self.mine,
+                  forward_only=stage == 0, with_next=stage == 2)
+        self.worlds[(index, where)] = (stage, w)
         return w
 
     def find(self, q: Quantity, value: float, tol: Tolerance, own: float) -> Mistake | None:
@@ -151,7 +166,10 @@ class _MistakeSearch:
             for where in m.variants():
                 if not can_explain(self.problem, m, where, q.kind, q.target):
                     continue
-                candidate = self.world(index, m, where, q.kind).value(q)
+                world = self.world(index, m, where, q.kind)
+                if world is None:
+                    break
+                candidate = world.value(q)
                 if is_close(value, candidate, tol) and not is_close(candidate, own, tol):
                     return m
         if own != 0 and is_close(value, -own, tol):
