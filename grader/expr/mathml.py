@@ -110,7 +110,10 @@ def _render(node: Expr | Cond) -> tuple[str, int]:
 def _binary(op: str, left: Expr, right: Expr) -> tuple[str, int]:
     if op in "+-":
         # a - (b - c) and a + (-b) keep their brackets; a - b + c needs none
-        return _row(_at_least(left, ADD), f"<mo>{'+' if op == '+' else '−'}</mo>", _at_least(right, MUL)), ADD
+        second, own = _render(right)
+        if own <= ADD or own == NEG:
+            second = _fenced(second)
+        return _row(_at_least(left, ADD), f"<mo>{'+' if op == '+' else '−'}</mo>", second), ADD
     if op == "*":
         first = _at_least(left, MUL)
         second, own = _render(right)
@@ -133,7 +136,8 @@ def _juxtaposed(left: Expr, right: Expr, left_markup: str, right_markup: str) ->
     if not _leading_symbol(right):
         return False
     number = isinstance(left, Num) or (isinstance(left, Neg) and isinstance(left.arg, Num))
-    return number or left_markup.endswith("<mo>)</mo></mrow>")
+    subscripted = isinstance(left, Sym) and left_markup.startswith("<msub")  # w₁x₁ reads as a product
+    return number or subscripted or left_markup.endswith("<mo>)</mo></mrow>")
 
 
 def _leading_symbol(node: Expr) -> bool:
@@ -155,7 +159,7 @@ def _number(value: Fraction) -> tuple[str, int]:
     if places is None:
         return f"<mfrac><mn>{value.numerator}</mn><mn>{value.denominator}</mn></mfrac>", FRAC
     scaled = str(value.numerator * 10**places // value.denominator)
-    if len(scaled) > MAX_PLAIN_DIGITS:
+    if len(scaled) > MAX_PLAIN_DIGITS or places > MAX_PLAIN_DIGITS:
         return _scientific(scaled, len(scaled) - 1 - places), MUL
     whole, frac = scaled[:-places] or "0", scaled[-places:].rjust(places, "0")
     return f"<mn>{whole}.{frac}</mn>", ATOM

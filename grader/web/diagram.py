@@ -17,7 +17,7 @@ from html import escape
 from grader.expr.nodes import BinOp, Call, Expr, Sym, free_symbols, walk
 from grader.problemset.model import NetworkProblem
 
-COLUMN = 190
+COLUMN = 230
 ROW = 92
 RADIUS = 36
 MARGIN = 60
@@ -130,15 +130,53 @@ def _layout(problem: NetworkProblem) -> tuple[dict[str, _Node], list[tuple[str, 
     for key in drawn:  # drawn is in topological order after the givens
         preds = [s for s, t, _ in edges if t == key]
         column[key] = 1 + max((column[p] for p in preds), default=-1) if preds else 0
-    for s, t, _ in edges:  # targets stand above the node that uses them (the loss), off the main paths
+    targets = [s for s, _, _ in edges if drawn[s].kind == "target"]
+    for s, t, _ in edges:  # a target stands above the loss; several stand in a column of their own after it
         if drawn[s].kind == "target":
-            column[s] = column[t]
+            column[s] = column[t] + (1 if len(targets) > 1 else 0)
     rows: dict[int, int] = {}
     for key, node in drawn.items():
         node.column = column[key]
         node.row = rows.get(node.column, 0)
         rows[node.column] = node.row + 1
     return drawn, edges
+
+
+@dataclass
+class _Box:
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    def overlap(self, other: _Box) -> float:
+        w = min(self.right, other.right) - max(self.left, other.left)
+        h = min(self.bottom, other.bottom) - max(self.top, other.top)
+        return w * h if w > 0 and h > 0 else 0.0
+
+
+CHAR_WIDTH = 7.2  # of the 12 px label font, generously
+#: where along an edge a label may stand, in order of preference (near the source reads as "this input's weight")
+SPOTS = (0.25, 0.42, 0.15, 0.58, 0.33, 0.7, 0.5)
+
+
+def _place(text: str, start: tuple[float, float], end: tuple[float, float], taken: list[_Box]) -> tuple[float, float]:
+    """The first spot along the edge where the label overlaps nothing placed yet (else the least crowded one)."""
+    half = len(text) * CHAR_WIDTH / 2
+    best: tuple[float, float, _Box] | None = None
+    for at in SPOTS:
+        x = start[0] + (end[0] - start[0]) * at
+        y = start[1] + (end[1] - start[1]) * at - 4
+        box = _Box(x - half - 3, y - 13, x + half + 3, y + 5)  # with a little room around the text
+        crowding = sum(box.overlap(other) for other in taken)
+        if best is None or crowding < best[0]:
+            best = (crowding, at, box)
+        if crowding == 0:
+            break
+    assert best is not None
+    taken.append(best[2])
+    box = best[2]
+    return (box.left + box.right) / 2, box.bottom - 5
 
 
 def _fmt(x: float) -> str:
@@ -172,13 +210,14 @@ def network_svg(problem: NetworkProblem, values: Mapping[str, float], title: str
            f'<desc id="{ident}-desc">{escape(description)}</desc>',
            f'<defs><marker id="{ident}-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
            'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>']
-    fan: dict[str, int] = {}
     crowd: dict[tuple[int, int], int] = {}
     for src, dst, _ in edges:
         pair = (drawn[src].column, drawn[dst].column)
         crowd[pair] = crowd.get(pair, 0) + 1
+    # labels avoid the nodes and each other: each takes the first free place along its edge
+    taken = [_Box(x - RADIUS, y - RADIUS, x + RADIUS, y + RADIUS + 18) for x, y in map(pos, drawn.values())]
+    labels = []
     for src, dst, weight in edges:
-        nth = fan[src] = fan.get(src, -1) + 1
         (x1, y1), (x2, y2) = pos(drawn[src]), pos(drawn[dst])
         dx, dy = x2 - x1, y2 - y1
         length = max((dx * dx + dy * dy) ** 0.5, 1.0)
@@ -187,12 +226,12 @@ def network_svg(problem: NetworkProblem, values: Mapping[str, float], title: str
         out.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{ex:.1f}" y2="{ey:.1f}" class="edge" '
                    f'stroke="#555" stroke-width="1.4" marker-end="url(#{ident}-arrow)"/>')
         if weight:
-            at = 0.3 + 0.25 * (nth % 2)  # stagger the labels of edges that leave one node
-            lx, ly = sx + (ex - sx) * at, sy + (ey - sy) * at - 4
             dense = crowd[(drawn[src].column, drawn[dst].column)] > 4  # name only: the values are listed
             text = f"{weight} = {_fmt(values[weight])}" if weight in values and not dense else weight
-            out.append(f'<text x="{lx:.1f}" y="{ly:.1f}" class="weight" font-size="12" text-anchor="middle" '
-                       f'paint-order="stroke" stroke="#fff" stroke-width="3" fill="#1a4d8f">{escape(text)}</text>')
+            lx, ly = _place(text, (sx, sy), (ex, ey), taken)
+            labels.append(f'<text x="{lx:.1f}" y="{ly:.1f}" class="weight" font-size="12" text-anchor="middle" '
+                          f'paint-order="stroke" stroke="#fff" stroke-width="3" fill="#1a4d8f">{escape(text)}</text>')
+    out.extend(labels)
     for node in drawn.values():
         x, y = pos(node)
         fill = {"input": "#eef5ee", "target": "#f5f0e6", "loss": "#fbeaea"}.get(node.kind, "#eaf1fb")

@@ -7,7 +7,9 @@ that cannot be read gets the parser's message, with the column.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
+from html import escape
 from typing import Any
 
 from fastapi import APIRouter
@@ -65,6 +67,19 @@ def preview_formula(text: str, problem: ExpressionProblem) -> Preview:
     except ExpressionError as exc:
         return Preview(ok=False, error=exc.describe(), column=exc.offset + 1 if exc.offset >= 0 else None)
     return Preview(ok=True, mathml=_mathml(tree))
+
+
+PLAIN_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+
+
+def preview_html(preview: Preview, text: str) -> str:
+    """The preview as the page shows it before any typing: the MathML, and the value of a computed number."""
+    if not preview.ok:
+        return escape(preview.error or "")
+    out = preview.mathml
+    if preview.value is not None and not PLAIN_NUMBER.match(text):
+        out += f'<span class="value">= {preview.value:.6g}</span>'
+    return out
 
 
 def preview_for(problem: Problem, text: str) -> Preview:

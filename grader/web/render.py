@@ -49,6 +49,10 @@ def _score(value: float | None) -> str:
     return "–" if value is None else f"{round(value, 4):g}"
 
 
+def _points(value: float) -> str:
+    return f"{_score(value)} point" + ("" if value == 1 else "s")
+
+
 def _percent(value: float) -> str:
     return f"{100 * value:.0f} %"
 
@@ -73,7 +77,7 @@ def formula(text: str, symbols: Any = None) -> Markup:
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("grader.web", "templates"), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(number=_number, score=_score, percent=_percent, when=_when, humane=_humane)
+    env.filters.update(number=_number, score=_score, points=_points, percent=_percent, when=_when, humane=_humane)
     env.globals.update(verdicts=VERDICTS)
     return env
 

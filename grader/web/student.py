@@ -7,7 +7,6 @@ their complete set of answers (it is the one the gradebook counts).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
-from grader.expr.mathml import to_mathml
+from grader.expr import ExpressionError, parse
+from grader.expr.mathml import MathMLError, to_mathml
+from grader.expr.nodes import Call
 from grader.key import variant_values
 from grader.problemset.model import ExpressionProblem, NetworkProblem, Problem
 from grader.service.api.deps import ServiceDep, SessionDep
@@ -28,14 +29,12 @@ from grader.service.store.sets import current_version, visible_set
 from grader.service.store.submissions import create_submission, visible_submission
 
 from .diagram import network_svg
-from .preview import preview_for
+from .preview import PLAIN_NUMBER, preview_for, preview_html
 from .render import formula, render
 from .session import Form, JsonUser, PageRoute, PageStudent, PostedForm
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 json_router = APIRouter(include_in_schema=False)
-
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def sets_page(request: Request, session: SessionDep, user: User) -> Response:
@@ -97,8 +96,21 @@ def _statement_parts(problem: Problem, values: dict[str, float]) -> dict[str, An
     assert isinstance(problem, ExpressionProblem)
     space = problem.space
     variables = {n: d.describe() for n, d in space.variables.items()} if space else {}
-    return {"variables": variables,
+    return {"variables": variables, "task": _task(problem),
             "define": [(n, Markup(to_mathml(t, display="inline"))) for n, t in problem.define.items()]}
+
+
+def _task(problem: ExpressionProblem) -> Markup | None:
+    """A derivative asked for, as maths (``d/dx σ(x)``); None when the file's answer is the answer itself."""
+    if problem.differentiated is None:
+        return None
+    try:
+        tree = parse(problem.answer_text)
+        if not (isinstance(tree, Call) and tree.func == "diff"):
+            return None
+        return Markup(to_mathml(tree))
+    except (ExpressionError, MathMLError):
+        return None
 
 
 def problem_page(request: Request, session: SessionDep, user: User, problem_set: ProblemSet, problem_id: str,
@@ -120,7 +132,8 @@ def problem_page(request: Request, session: SessionDep, user: User, problem_set:
     return render(
         request, "problem.html", status=status, title=problem.title or problem.id, problem_set=problem_set,
         set_title=version.title, problem=problem, kind=problem.kind, fields=fields, error=error,
-        previews={i: Markup(p.mathml) for i, p in previews.items() if p.ok and p.mathml},
+        previews={i: Markup(preview_html(p, fields[i].value)) for i, p in previews.items()},
+        preview_errors={i for i, p in previews.items() if not p.ok},
         history=history, latest=latest, show_expected=problem_set.show_expected,
         formula=lambda text: formula(text, symbols), waiting=latest is not None and latest.status == "queued",
         previous_problem=version.problems[index - 1]["id"] if index > 0 else None,
@@ -175,7 +188,7 @@ def _answer(problem: Problem, typed: dict[int, str]) -> Any:
     for i, q in enumerate(problem.ask):
         text = typed.get(i, "").strip()
         if text:
-            out[q.name] = float(text) if _PLAIN_NUMBER.match(text) else text
+            out[q.name] = float(text) if PLAIN_NUMBER.match(text) else text
     return out or None
 
 

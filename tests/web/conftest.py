@@ -1,5 +1,8 @@
 """A real `grader serve` on a free local port with its own SQLite file, and Debian's Chromium driven by Playwright.
 
+The API's fixtures (``env``, ``course``: an app on a fresh SQLite file, served by a test client) come from
+tests/service for the tests of pages and queries that need no browser.
+
 The server is started once per test module, in a subprocess, exactly as a user starts it; the tests talk to
 it over HTTP only (the JSON API to set up data, the browser for the pages). Screenshots of every page go to
 ``screenshots/`` at the repository root.
@@ -25,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from grader.service import migrate
 from grader.service.db import make_engine, make_sessionmaker
 from tests.service.builders import add_user
+from tests.service.conftest import course, env, migrated_template, settings  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "screenshots"
@@ -63,12 +67,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     migrate.upgrade(url)
     engine = make_engine(url)
     port = free_port()
-    env = {**os.environ, "GRADER_DATABASE_URL": url, "GRADER_BROKER_URL": "", "GRADER_SWEEP_INTERVAL": "3600",
-           "PYTHONUNBUFFERED": "1"}
+    environment = {**os.environ, "GRADER_DATABASE_URL": url, "GRADER_BROKER_URL": "",
+                   "GRADER_SWEEP_INTERVAL": "3600", "PYTHONUNBUFFERED": "1"}
     log = folder / "server.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "grader.cli", "serve", "--host", "127.0.0.1",
-                                    "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        command = [sys.executable, "-m", "grader.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process, log)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from grader.service.errors import Forbidden, NotFound
 from grader.service.models import Role
+from grader.service.store.reports import without_expected
 from grader.service.store.sets import current_version, visible_set
 from grader.service.store.submissions import (
     create_submission,
@@ -70,5 +71,8 @@ def list_set_submissions(set_id: str, session: SessionDep, user: CurrentUser,
 def read_submission(submission_id: int, session: SessionDep, user: CurrentUser) -> SubmissionOut:
     """A submission with its grade and feedback (against the newest version that graded it)."""
     view = visible_submission(session, user=user, submission_id=submission_id)
-    return submission_out(session, view.submission, view.problem_set, view.student, view.grade,
-                          view.current_version)
+    out = submission_out(session, view.submission, view.problem_set, view.student, view.grade,
+                         view.current_version)
+    if out.grade is not None and user.role is Role.STUDENT and not view.problem_set.show_expected:
+        out.grade.result = without_expected(out.grade.result)  # until the instructor allows it
+    return out
