@@ -48,7 +48,11 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+CORE_COMMANDS = ("key", "check", "validate")
+
+
+def build_parser(with_service: bool = True) -> argparse.ArgumentParser:
+    """The parser; ``with_service`` adds the service commands (their imports cost a third of a second)."""
     parser = argparse.ArgumentParser(prog="grader", description="Grade hand-calculation homework on small "
                                      "neural networks.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -67,14 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a problem-set file and print its warnings")
     validate.add_argument("problem_set", metavar="SET.yaml")
     validate.set_defaults(func=_validate)
-    from grader.service.commands import register
+    if with_service:
+        from grader.service.commands import register
 
-    register(sub)
+        register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((w for w in words if not w.startswith("-")), None)
+    args = build_parser(with_service=command not in CORE_COMMANDS).parse_args(words)
     try:
         code: int = args.func(args)
     except InputError as exc:
