@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ruff check .
 mypy
+bash scripts/browser.sh  # Debian's Chromium for the browser tests
 python -m pytest "$@"

@@ -131,7 +131,7 @@ def _binary(op: str, left: Expr, right: Expr) -> tuple[str, int]:
 
 def _juxtaposed(left: Expr, right: Expr, left_markup: str, right_markup: str) -> bool:
     """Whether a product reads clearly without a dot: ``2x``, ``σ(x)(1 − σ(x))``, ``(a + b)c``."""
-    if right_markup.startswith("<mrow><mo>(") or isinstance(right, Call):
+    if right_markup.startswith(("<mrow><mo>(", "<msup><mrow><mo>(")) or isinstance(right, Call):
         return True
     if not _leading_symbol(right):
         return False
@@ -232,7 +232,7 @@ def _call(node: Call) -> tuple[str, int]:
         wrt = "".join(_row("<mi>d</mi>", _render(a)[0]) for a in args[1:])
         order = len(args) - 1
         top = "<mi>d</mi>" if order == 1 else f"<msup><mi>d</mi><mn>{order}</mn></msup>"
-        return _row(f"<mfrac>{top}{_row(wrt)}</mfrac>", _fenced(_render(args[0])[0])), MUL
+        return _row(f"<mfrac>{top}{_row(wrt)}</mfrac>", _at_least(args[0], ATOM)), MUL
     name = f"<mi>{_text(_FUNCTION_NAMES.get(func, func))}</mi>"
     inner = "<mo>,</mo>".join(_render(a)[0] for a in args)
     return _row(name, _APPLY, _fenced(inner)), ATOM
