@@ -15,7 +15,7 @@ import hmac
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -115,6 +115,9 @@ class Form:
 
 async def read_form(request: Request, *, check: bool = True) -> Form:
     """Read a posted form; refuse other bodies, and (with ``check``) forms without this sign-in's form value."""
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise Forbidden(f"the form was sent from another site ({origin}); send it from this site's page")
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
         raise Invalid(f"expected a form (application/x-www-form-urlencoded), not {kind or 'no content type'}")

@@ -7,6 +7,7 @@ their complete set of answers (it is the one the gradebook counts).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,7 +189,8 @@ def _answer(problem: Problem, typed: dict[int, str]) -> Any:
     for i, q in enumerate(problem.ask):
         text = typed.get(i, "").strip()
         if text:
-            out[q.name] = float(text) if PLAIN_NUMBER.match(text) else text
+            number = float(text) if PLAIN_NUMBER.match(text) else math.nan
+            out[q.name] = number if math.isfinite(number) else text  # the grader reads text and says why not
     return out or None
 
 

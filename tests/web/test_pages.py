@@ -42,6 +42,9 @@ def test_pages_ask_for_a_sign_in_and_keep_where_you_were_going(env: Env, course:
     wrong = env.client.post("/signin", data={"token": "grd_nope", "next": "/sets"})
     assert wrong.status_code == 401 and "That token is not valid." in wrong.text
     assert COOKIE not in env.client.cookies
+    elsewhere = env.client.post("/signin", data={"token": course.alice}, headers={"Origin": "https://evil.example"})
+    assert elsewhere.status_code == 403 and "sent from another site" in elsewhere.text
+    assert COOKIE not in env.client.cookies
     empty = env.client.post("/signin", data={"token": "  "})
     assert empty.status_code == 422 and "Type your token." in empty.text
 
@@ -102,11 +105,15 @@ def test_forms_without_the_pages_value_change_nothing(env: Env, course: Course) 
     nothing = env.client.post("/sets/tiny-net/problems/q1", data={"csrf": csrf, "answer-0": " "})
     assert nothing.status_code == 422 and "Type at least one answer before submitting." in nothing.text
     assert _count(env, Submission) == before
-    sent = env.client.post("/sets/tiny-net/problems/q1", data={"csrf": csrf, "answer-0": "1.1", "answer-1": "3/4"},
-                           follow_redirects=False)
+    sent = env.client.post("/sets/tiny-net/problems/q1", data={"csrf": csrf, "answer-0": "1.1", "answer-1": "3/4",
+                                                               "answer-2": "1e999"}, follow_redirects=False)
     assert sent.status_code == 303
     assert re.fullmatch(r"/sets/tiny-net/problems/q1\?submitted=\d+#feedback", sent.headers["location"])
     assert _count(env, Submission) == before + 1
+    env.wait()
+    page = env.client.get(sent.headers["location"])
+    assert "3/4" in page.text and "1e999" in page.text  # kept as typed; the grader reads it and says why not
+    assert re.search(r"Unreadable</span>.*?cannot read &#39;1e999&#39; as a number", page.text, re.S)
 
 
 def test_uploads_and_enrolment_refuse_bad_input_with_the_place(env: Env, course: Course) -> None:
