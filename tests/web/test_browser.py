@@ -135,6 +135,10 @@ def test_a_student_answers_a_network_problem_and_a_formula(server: Server, brows
     expect(page.locator("#feedback .verdict")).to_have_text("✓ Correct")
     expect(page.locator("#feedback table math")).to_have_count(1)  # the answer shown as maths
     shoot(page, "07-formula-feedback")
+    page.get_by_role("link", name="Next problem (q3)").click()
+    expect(page.locator(".task math mfrac")).to_have_count(1)  # d/da3 of the loss
+    expect(page.locator("dl.forward > div")).to_have_count(3)  # the names the problem defines: h3, h4, y2
+    shoot(page, "08-formula-with-defined-names")
 
     # Both problems' answers are in the newest submission: the set page adds them up.
     page.get_by_role("link", name="Backpropagation by hand").click()
