@@ -37,6 +37,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 #: how long the server may take to answer its first health check (a bound on waiting, not a measurement)
 START_TIMEOUT_S = 60.0
+#: how long the browser tests wait for a page to show what they expect (grading runs in the server meanwhile)
+EXPECT_TIMEOUT_MS = 20_000
 
 
 def free_port() -> int:
@@ -105,7 +107,9 @@ def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> No
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `bash scripts/browser.sh` (Debian's chromium package)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)

@@ -222,3 +222,28 @@ def test_a_new_student_finds_no_sets(env: Env) -> None:
     page = env.client.get("/sets")
     assert page.status_code == 200 and "You are not enrolled in any problem set yet." in page.text
     assert env.client.get("/api/v1/users/me", headers=auth(token)).json()["name"] == "zed"
+
+
+def test_each_student_sees_the_network_with_their_own_numbers(env: Env, course: Course) -> None:
+    from grader.key import variant_values
+    from grader.problemset.loader import load_problem_set
+    from grader.problemset.model import NetworkProblem
+    from tests.web.conftest import ROOT
+
+    text = (ROOT / "problems" / "random-weights.yaml").read_text(encoding="utf-8")
+    assert env.client.post("/api/v1/sets", content=text, headers=auth(course.prof)).status_code == 201
+    assert env.client.post("/api/v1/sets/random-weights/students", json={"students": ["alice", "bob"]},
+                           headers=auth(course.prof)).status_code == 200
+    ps = load_problem_set(text, "random-weights.yaml")
+    problem = ps.problem("neuron")
+    assert isinstance(problem, NetworkProblem)
+    drawn = {}
+    for name, token in (("alice", course.alice), ("bob", course.bob)):
+        env.client.cookies.clear()
+        _sign_in(env.client, token)
+        page = env.client.get("/sets/random-weights/problems/neuron").text
+        labels = re.findall(r'class="weight"[^>]*>([^<]+)</text>', page)
+        values = variant_values(ps, problem, name)["params"]
+        assert sorted(labels) == sorted(f"{w} = {values[w]:.4g}" for w in ("w1", "w2")), name
+        drawn[name] = labels
+    assert drawn["alice"] != drawn["bob"]
