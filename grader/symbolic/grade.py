@@ -45,11 +45,26 @@ def expression_key(problem: ExpressionProblem) -> dict[str, object]:
 
 def grade_expression(problem: ExpressionProblem, submitted: object) -> PartResult:
     """Judge ``submitted`` (text, a number, or None) against the problem's key."""
+    result = _judge(problem, submitted)
+    result.feedback = _sentence(result.feedback)
+    return result
+
+
+def _sentence(text: str) -> str:
+    """Feedback as the network grader writes it: a capital first letter and a full stop."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".?!" else text + "."
+
+
+def _judge(problem: ExpressionProblem, submitted: object) -> PartResult:
     points = problem.points.get("", 0.0)
     result = PartResult(problem.id, submitted, to_plain(_shown(problem)), Verdict.INCORRECT, 0.0, points)
     if submitted is None or (isinstance(submitted, str) and not submitted.strip()):
         result.verdict = Verdict.MISSING
-        result.feedback = "no answer"
+        result.feedback = "no answer given"
         return result
     if isinstance(submitted, bool) or not isinstance(submitted, str | int | float):
         result.verdict = Verdict.INVALID

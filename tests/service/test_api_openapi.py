@@ -36,3 +36,10 @@ def test_unknown_paths_and_methods_get_json_errors(env: Env) -> None:
 
 def test_health(env: Env) -> None:
     assert env.client.get("/health").json() == {"status": "ok", "mode": "embedded"}
+
+
+def test_no_page_loads_assets_from_the_internet(env: Env) -> None:
+    """FastAPI's /docs and /redoc pull their scripts from a CDN; they are off, the schema stays."""
+    assert env.client.get("/docs").status_code == 404
+    assert env.client.get("/redoc").status_code == 404
+    assert env.client.get("/openapi.json").status_code == 200

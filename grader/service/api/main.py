@@ -57,7 +57,8 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
                 service.dispatcher.close()
             engine.dispose()
 
-    app = FastAPI(title="grader", version="1", lifespan=lifespan,
+    # docs_url and redoc_url off: those pages load their scripts from a CDN; /openapi.json stays
+    app = FastAPI(title="grader", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Grades hand-calculation homework on small neural networks. Authenticate with "
                               "'Authorization: Bearer <token>' (tokens come from `grader user add`).")
     app.state.service = service
