@@ -222,13 +222,11 @@ def _upload(args: argparse.Namespace, _settings: Settings, factory: sessionmaker
 
 @_reported
 def _enrol(args: argparse.Namespace, _settings: Settings, factory: sessionmaker[Session]) -> int:
-    from grader.service.store.sets import enrol, get_set
+    from grader.service.store.sets import enrol, require_set
     from grader.service.store.users import users_by_name
 
     with factory() as session:
-        problem_set = get_set(session, name=args.set_id)
-        if problem_set is None:
-            raise NotFound(f"no problem set {args.set_id!r}")
+        problem_set = require_set(session, name=args.set_id)
         found = users_by_name(session, names=args.students)
         unknown = [n for n in args.students if n not in found]
         if unknown:
@@ -244,12 +242,10 @@ def _regrade(args: argparse.Namespace, settings: Settings, factory: sessionmaker
     from grader.service.api.main import make_dispatcher
     from grader.service.dispatch import InProcessDispatcher
     from grader.service.store.jobs import start_regrade
-    from grader.service.store.sets import get_set
+    from grader.service.store.sets import require_set
 
     with factory() as session:
-        problem_set = get_set(session, name=args.set_id)
-        if problem_set is None:
-            raise NotFound(f"no problem set {args.set_id!r}")
+        problem_set = require_set(session, name=args.set_id)
         job, created = start_regrade(session, problem_set=problem_set, user=None, mode=args.mode)
         session.commit()
     dispatcher = make_dispatcher(settings, factory)
@@ -302,12 +298,10 @@ def _bar(job: RegradeJob, elapsed: float, width: int = 30) -> str:
 @_reported
 def _export(args: argparse.Namespace, _settings: Settings, factory: sessionmaker[Session]) -> int:
     from grader.service.export import grades_csv
-    from grader.service.store.sets import get_set
+    from grader.service.store.sets import require_set
 
     with factory() as session:
-        problem_set = get_set(session, name=args.set_id)
-        if problem_set is None:
-            raise NotFound(f"no problem set {args.set_id!r}")
+        problem_set = require_set(session, name=args.set_id)
         text = grades_csv(session, problem_set=problem_set)
     if args.csv == "-":
         sys.stdout.write(text)

@@ -85,11 +85,17 @@ def sets_for(session: Session, *, user: User) -> list[ProblemSet]:
     return list(session.scalars(query))
 
 
-def visible_set(session: Session, *, user: User, name: str) -> ProblemSet:
-    """The set ``name`` if ``user`` may see it: its owner, or an enrolled student."""
+def require_set(session: Session, *, name: str) -> ProblemSet:
+    """The set ``name``, or ``NotFound`` saying there is none."""
     problem_set = get_set(session, name=name)
     if problem_set is None:
         raise NotFound(f"no problem set {name!r}")
+    return problem_set
+
+
+def visible_set(session: Session, *, user: User, name: str) -> ProblemSet:
+    """The set ``name`` if ``user`` may see it: its owner, or an enrolled student."""
+    problem_set = require_set(session, name=name)
     if user.role is Role.INSTRUCTOR:
         if problem_set.owner_id != user.id:
             raise Forbidden(f"problem set {name!r} belongs to another instructor")
