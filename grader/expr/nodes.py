@@ -132,10 +132,6 @@ def free_symbols(node: Expr | Cond) -> set[str]:
     return names - bound
 
 
-def functions_used(node: Expr | Cond) -> set[str]:
-    return {sub.func for sub in walk(node) if isinstance(sub, Call)}
-
-
 def depth(node: Expr | Cond) -> int:
     """Height of the tree, computed without recursion."""
     best = 0

@@ -9,6 +9,7 @@ from grader.expr import ExpressionError, parse
 from grader.expr.library import CONSTANTS, FUNCTIONS
 from grader.expr.nodes import BinOp, Call, Expr, Neg, Num, Sym
 from grader.problemset.model import Tolerance, ToleranceMode
+from grader.problemset.source import kind_of
 
 MAX_NUMERIC_TEXT = 200
 SIGFIG_SLACK = 0.51  # half a unit in the last place, with room for the student's own rounding
@@ -37,8 +38,7 @@ def read_number(raw: Any) -> float:
         except ExpressionError as exc:
             raise NumberError(f"cannot read {text!r} as a number: {exc.describe()}") from None
     else:
-        kind = "a list" if isinstance(raw, list) else "a mapping" if isinstance(raw, dict) else type(raw).__name__
-        raise NumberError(f"expected a number, found {kind}")
+        raise NumberError(f"expected a number, found {kind_of(raw)}")
     if not math.isfinite(value):
         raise NumberError("the answer is not a finite number")
     return value

@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 from grader.expr import ExpressionError, parse
 from grader.expr.nodes import Expr
 from grader.problemset.model import ATOL_DEFAULT, RTOL_DEFAULT, Tolerance, ToleranceMode
-from grader.problemset.source import Document, Path, ProblemSetError
+from grader.problemset.source import Document, Path, ProblemSetError, kind_of
 
 ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -120,14 +120,9 @@ class Context:
 
 
 def _show(value: Any) -> str:
-    if value is None:
-        return "nothing"
+    """A value in a message: text and numbers as written, anything else by its kind."""
     if isinstance(value, str):
         return repr(value) if len(value) < 60 else repr(value[:57] + "...")
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return repr(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)
+    return kind_of(value)

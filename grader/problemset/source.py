@@ -20,6 +20,19 @@ import yaml
 Path = tuple[str | int, ...]
 
 
+def kind_of(value: Any) -> str:
+    """What a value read from YAML or JSON is, for messages: ``a mapping``, ``a list``, ``true``, ``int``."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
 class InputError(ValueError):
     """A broken input file. ``str()`` is the message a person sees."""
 

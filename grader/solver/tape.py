@@ -72,9 +72,6 @@ class Tape:
     name_of: dict[int, str] = field(default_factory=dict)
     consumers: dict[int, list[int]] = field(default_factory=dict)  # slot -> indices of steps using it
 
-    def step_index(self) -> dict[int, int]:
-        return {s.slot: k for k, s in enumerate(self.steps)}
-
 
 class _Compiler:
     def __init__(self, leaves: Mapping[str, float]) -> None:

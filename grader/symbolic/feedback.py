@@ -153,38 +153,31 @@ def _chain_factor(checker: Checker, samples: Sequence[Sample], factors: Sequence
     """The inner derivative the answer lacks: the key is the answer times one of ``factors``."""
     scale = _scale(samples)
     for factor in factors:
-        compiled = checker.float.compile(factor)
-        hits = 0
-        for s in samples[:40]:
-            if s.student is None or s.key is None:
-                continue
-            try:
-                state = checker.float.bind(s.point.values)
-            except ARITHMETIC:
-                continue
-            value, _, _ = evaluate(compiled, state)
-            if value is None or not _near(float(value) * float(s.student), float(s.key), scale):
-                break
-            hits += 1
-        else:
-            if hits >= 3:
-                return to_plain(factor)
+        if _holds(checker, samples, factor, lambda value, s: _near(value * float(s.student), float(s.key), scale),
+                  needs_key=True):
+            return to_plain(factor)
     return None
 
 
 def _matches(checker: Checker, samples: Sequence[Sample], other: Expr) -> bool:
     scale = max((abs(float(s.student)) for s in samples if s.student is not None), default=1.0)
-    compiled = checker.float.compile(other)
+    return _holds(checker, samples, other, lambda value, s: _near(value, float(s.student), scale))
+
+
+def _holds(checker: Checker, samples: Sequence[Sample], expr: Expr, agrees: Callable[[float, Sample], bool],
+           needs_key: bool = False) -> bool:
+    """Whether ``expr``'s value agrees at every usable one of the first 40 samples, and at 3 at least."""
+    compiled = checker.float.compile(expr)
     hits = 0
     for s in samples[:40]:
-        if s.student is None:
+        if s.student is None or (needs_key and s.key is None):
             continue
         try:
             state = checker.float.bind(s.point.values)
         except ARITHMETIC:
             continue
         value, _, _ = evaluate(compiled, state)
-        if value is None or not _near(float(value), float(s.student), scale):
+        if value is None or not agrees(float(value), s):
             return False
         hits += 1
     return hits >= 3

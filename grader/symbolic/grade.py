@@ -17,6 +17,7 @@ from grader.expr.nodes import Call, Expr, Neg, Num, Sum, Sym, children, walk
 from grader.expr.parser import _constant_value as constant_value
 from grader.grading.result import PartResult, Verdict
 from grader.problemset.model import ExpressionProblem, Tolerance, ToleranceMode
+from grader.problemset.source import kind_of
 from grader.symbolic.equivalence import Checker, evaluate
 from grader.symbolic.feedback import depends_on, diagnose
 from grader.symbolic.numeric import MAX_WORK
@@ -68,7 +69,7 @@ def _judge(problem: ExpressionProblem, submitted: object) -> PartResult:
         return result
     if isinstance(submitted, bool) or not isinstance(submitted, str | int | float):
         result.verdict = Verdict.INVALID
-        result.feedback = f"expected a formula (text) or a number, found {_kind(submitted)}"
+        result.feedback = f"expected a formula (text) or a number, found {kind_of(submitted)}"
         return result
     space = _space(problem)
     checker = _checker(problem)
@@ -142,16 +143,6 @@ def _checker(problem: ExpressionProblem) -> Checker:
         problem.checker = Checker(_space(problem), problem.answer, problem.options.get("at_kinks", "ignore"),
                                   seed=problem.id)
     return problem.checker
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
 
 
 def _number_tree(x: int | float) -> Expr:
