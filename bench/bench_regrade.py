@@ -1,8 +1,9 @@
 """Benchmark the distributed setup: batch regrade throughput, the one-task-per-submission baseline, and
 submit-to-stored-grade latency through the HTTP API.
 
-Runs against the PostgreSQL and Redis on this machine, in a database and Redis DB number of its own, with
-real ``grader worker`` processes and a real ``grader serve``::
+Runs in a database of its own inside this machine's PostgreSQL server (dropped afterwards) and a
+``redis-server`` of its own on a free port (the machine's Redis is never touched), with real
+``grader worker`` processes and a real ``grader serve``::
 
     python bench/bench_regrade.py                      # 100,000 submissions, two workers
     python bench/bench_regrade.py --submissions 20000 --latency-samples 100
@@ -23,13 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
-import redis
 import yaml
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,8 +44,10 @@ from grader.service.store.users import create_user
 from workers.app import make_celery
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-REDIS_DB = 7
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tests.services import postgres_database, private_redis  # noqa: E402
+
 STUDENTS = 1000
 
 
@@ -59,18 +58,6 @@ def bench_set() -> tuple[str, dict[str, float]]:
     data["problems"] = [p for p in data["problems"] if p["kind"] == "network"]
     answers = yaml.safe_load((ROOT / "problems" / "dl-hw2.answers.yaml").read_text())["answers"]["q1"]
     return yaml.safe_dump(data, sort_keys=False), answers
-
-
-@contextlib.contextmanager
-def database() -> Iterator[str]:
-    name = f"grader_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def store_submissions(factory: sessionmaker[Session], text: str, answers: dict[str, float], count: int) -> int:
@@ -234,9 +221,9 @@ def main() -> int:
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
     text, answers = bench_set()
-    redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
-    broker = f"redis://127.0.0.1:6379/{REDIS_DB}"
-    with database() as url, tempfile.TemporaryDirectory() as tmp:
+    with private_redis() as redis_server, postgres_database("grader_bench") as url, \
+            tempfile.TemporaryDirectory() as tmp:
+        broker = redis_server.url(0)
         migrate.upgrade(url)
         engine = make_engine(url)
         factory = make_sessionmaker(engine)

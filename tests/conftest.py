@@ -5,6 +5,7 @@ Import them rootdir-relative: ``from tests.conftest import make_network_set``.
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -18,6 +19,11 @@ from hypothesis import HealthCheck, settings
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # so ``tests.conftest`` imports under a bare ``pytest`` too
     sys.path.insert(0, str(ROOT))
+
+# The suite never uses the service a user's shell points at (their database, their broker): every test
+# that needs one makes its own. GRADER_TEST_* settings are the suite's own and stay.
+for _name in [n for n in os.environ if n.startswith("GRADER_") and not n.startswith("GRADER_TEST_")]:
+    del os.environ[_name]
 
 from grader.grading.answers import read_answers  # noqa: E402
 from grader.grading.grade import grade  # noqa: E402

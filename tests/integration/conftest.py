@@ -1,9 +1,8 @@
-"""PostgreSQL and Redis for real, with ``grader worker`` subprocesses: a database and a Redis DB number of this
-test run's own, so runs do not collide."""
+"""PostgreSQL and Redis for real, with ``grader worker`` subprocesses: a database of this run's own in the
+PostgreSQL server, and a ``redis-server`` of this run's own on a free port (the machine's Redis is never used)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,16 +18,29 @@ from grader.service.api.main import create_app
 from grader.service.db import make_engine, make_sessionmaker
 from grader.service.dispatch import CeleryDispatcher
 from grader.service.settings import Settings
-from tests.integration.harness import REDIS_HOST, REDIS_PORT, Worker, start_redis
-from tests.workers.databases import empty_tables, postgres_database
+from tests.integration.harness import Worker
+from tests.services import REDIS_MISSING, PrivateRedis
+from tests.workers.databases import empty_tables, postgres_database, require_postgres
 from workers.app import make_celery
 
-# Redis DB numbers 10-15 are used by these tests, one per run (by process id).
-REDIS_DB = 10 + os.getpid() % 6
+
+@pytest.fixture(scope="session")
+def private_redis() -> Iterator[PrivateRedis]:
+    """This run's own redis-server; the fault tests stop and start it (and only it)."""
+    try:
+        server = PrivateRedis()
+    except FileNotFoundError:
+        pytest.skip(REDIS_MISSING)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
+    require_postgres()
     with postgres_database("grader_it") as url:
         migrate.upgrade(url)
         yield url
@@ -48,16 +60,17 @@ def factory(pg_engine: Engine) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def broker_url() -> Iterator[str]:
-    start_redis()  # a test before may have stopped it
-    redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB).flushdb()
-    yield f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
-    start_redis()
-    redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB).flushdb()
+def broker_url(private_redis: PrivateRedis) -> Iterator[str]:
+    private_redis.start()  # a test before may have stopped it
+    client = redis.Redis.from_url(private_redis.url(0))
+    client.flushall()  # our own server: each test starts with an empty broker
+    client.close()
+    yield private_redis.url(0)
 
 
 @dataclass
 class Cluster:
+    redis: PrivateRedis
     settings: Settings
     env: dict[str, str]
     tmp: Path
@@ -77,12 +90,13 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(factory: sessionmaker[Session], pg_url: str, broker_url: str, tmp_path: Path) -> Iterator[Cluster]:
+def cluster(factory: sessionmaker[Session], pg_url: str, broker_url: str, private_redis: PrivateRedis,
+            tmp_path: Path) -> Iterator[Cluster]:
     env = {"GRADER_DATABASE_URL": pg_url, "GRADER_BROKER_URL": broker_url, "GRADER_VISIBILITY_TIMEOUT": "4",
            "GRADER_UNACKED_RESTORE_INTERVAL": "1", "GRADER_SWEEP_INTERVAL": "1", "GRADER_SWEEP_AGE": "30",
            "GRADER_CHUNK_SIZE": "25", "GRADER_CHUNK_SOFT_TIME_LIMIT": "2", "GRADER_CHUNK_TIME_LIMIT": "3"}
     settings = Settings(database_url=pg_url, broker_url=broker_url, chunk_size=25)
-    made = Cluster(settings, env, tmp_path, [])
+    made = Cluster(private_redis, settings, env, tmp_path, [])
     try:
         yield made
     finally:

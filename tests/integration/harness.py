@@ -1,11 +1,10 @@
-"""Real ``grader worker`` processes, Redis and PostgreSQL for the integration tests.
+"""Real ``grader worker`` processes for the integration tests (their Redis: ``tests.services.PrivateRedis``).
 
 Import rootdir-relative: ``from tests.integration.harness import Worker``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -14,15 +13,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-
-REDIS_HOST = "127.0.0.1"
-REDIS_PORT = 6379
-# The command the machine's notes give for starting Redis (it keeps nothing on disk).
-REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", str(REDIS_PORT),
-               "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"]
 PATIENCE = 90.0  # seconds: a guard against hanging forever, not a performance expectation
 
 
@@ -78,27 +68,3 @@ class Worker:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         self.process = None
-
-
-def redis_up() -> bool:
-    # One try: the client's own retries would make each look take seconds while Redis is down.
-    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
-    finally:
-        client.close()
-
-
-def stop_redis() -> None:
-    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT)
-    with contextlib.suppress(redis.ConnectionError):  # the server closes the connection as it goes
-        client.shutdown(nosave=True)
-    wait_for("Redis to stop", lambda: not redis_up())
-
-
-def start_redis() -> None:
-    if not redis_up():
-        subprocess.run(REDIS_START, check=True, capture_output=True)
-    wait_for("Redis to start", redis_up)

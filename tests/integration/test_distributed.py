@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from grader.service.models import Grade, ProblemSet, RegradeJob, Submission
 from grader.service.store.jobs import start_regrade
 from tests.integration.conftest import Cluster
-from tests.integration.harness import start_redis, stop_redis, wait_for
+from tests.integration.harness import wait_for
 from tests.service.builders import add_user, answers_text, auth, enrol, upload
 from tests.workers.world import make_world
 
@@ -101,7 +101,7 @@ def test_submissions_accepted_while_redis_is_down_are_graded_after_it_returns(
         tokens = {name: add_user(factory, name, "student") for name in ("alice", "bob", "carol")}
         upload(client, prof)
         enrol(client, prof, "tiny-net", *tokens)
-        stop_redis()
+        cluster.redis.stop()
         try:
             for name, token in tokens.items():
                 response = client.post("/api/v1/sets/tiny-net/submissions", content=answers_text(name),
@@ -111,7 +111,7 @@ def test_submissions_accepted_while_redis_is_down_are_graded_after_it_returns(
                 assert session.scalar(select(func.count()).select_from(Submission)) == 3
                 assert session.scalar(select(func.count()).select_from(Grade)) == 0
         finally:
-            start_redis()
+            cluster.redis.start()
 
         def all_graded() -> bool:
             with factory() as session:

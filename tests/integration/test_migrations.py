@@ -7,10 +7,11 @@ from sqlalchemy import inspect, text
 from grader.service import migrate
 from grader.service.db import make_engine
 from grader.service.models import Base
-from tests.workers.databases import postgres_database
+from tests.workers.databases import postgres_database, require_postgres
 
 
 def test_upgrade_downgrade_and_upgrade_again_on_postgresql() -> None:
+    require_postgres()
     with postgres_database("grader_mig") as url:
         engine = make_engine(url)
         try:
@@ -39,6 +40,7 @@ def test_the_migrated_schema_matches_the_models() -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    require_postgres()
     with postgres_database("grader_mig") as url:
         migrate.upgrade(url)
         engine = make_engine(url)

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from grader.service import migrate
 from grader.service.db import make_engine, make_sessionmaker
-from tests.workers.databases import empty_tables, postgres_database
+from tests.workers.databases import empty_tables, postgres_database, require_postgres
 
 
 @pytest.fixture(scope="session")
 def postgresql_url() -> Iterator[str]:
+    require_postgres()
     with postgres_database() as url:
         migrate.upgrade(url)
         yield url

@@ -5,35 +5,18 @@ Import rootdir-relative: ``from tests.workers.databases import postgres_database
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import psycopg
+import pytest
 from sqlalchemy import Engine, text
 
 from grader.service.models import Base
-
-PG_ADMIN = os.environ.get("GRADER_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _admin_dsn() -> str:
-    return PG_ADMIN
+from tests.services import PG_ADMIN, POSTGRES_MISSING, postgres_reachable
+from tests.services import postgres_database as postgres_database
 
 
-@contextmanager
-def postgres_database(prefix: str = "grader_test") -> Iterator[str]:
-    """Create a database for this run; yield its SQLAlchemy URL; drop it after."""
-    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-    base = _admin_dsn().rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+def require_postgres() -> None:
+    """Skip the calling test (or fixture) when there is no PostgreSQL server to make a database in."""
+    if not postgres_reachable():
+        pytest.skip(POSTGRES_MISSING.format(dsn=PG_ADMIN))
 
 
 def empty_tables(engine: Engine) -> None:
