@@ -58,10 +58,26 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
+    # The name in lower case: users are found by it, so ``Alice`` and ``alice`` are one person.
+    name_key: Mapped[str] = mapped_column(String(128), unique=True)
     role: Mapped[Role] = mapped_column(Enum(Role, name="user_role", values_callable=lambda e: [m.value for m in e]))
     # SHA-256 of the bearer token; the token itself is shown once and never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    display_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WebSession(Base):
+    """A sign-in of the web pages: its own random id (only its SHA-256 stored), an expiry, revoked at sign-out."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class ProblemSet(Base):
@@ -73,6 +89,8 @@ class ProblemSet(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Whether students see the expected value of each part in their feedback (the instructor decides).
     show_expected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Answers files one student may submit to this set in any hour; null: the service's default.
+    submissions_per_hour: Mapped[int | None] = mapped_column(Integer)
 
 
 class SetVersion(Base):

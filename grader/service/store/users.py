@@ -22,7 +22,7 @@ def create_user(session: Session, *, name: str, role: Role) -> tuple[User, str]:
     if get_user(session, name=name) is not None:
         raise Conflict(f"user {name!r} already exists", field="name")
     token = new_token()
-    user = User(name=name, role=role, token_hash=hash_token(token))
+    user = User(name=name, name_key=name_key(name), role=role, token_hash=hash_token(token))
     session.add(user)
     session.flush()
     return user, token
@@ -39,8 +39,13 @@ def renew_token(session: Session, *, name: str) -> str:
     return token
 
 
+def name_key(name: str) -> str:
+    """How a user name is matched: without regard to case (``Alice`` is ``alice``)."""
+    return name.lower()
+
+
 def get_user(session: Session, *, name: str) -> User | None:
-    return session.scalar(select(User).where(User.name == name))
+    return session.scalar(select(User).where(User.name_key == name_key(name)))
 
 
 def user_by_token(session: Session, *, token: str) -> User | None:
@@ -48,7 +53,10 @@ def user_by_token(session: Session, *, token: str) -> User | None:
 
 
 def users_by_name(session: Session, *, names: list[str]) -> dict[str, User]:
-    return {u.name: u for u in session.scalars(select(User).where(User.name.in_(names)))}
+    """The users of ``names`` that exist, each under the name as given (matched without regard to case)."""
+    keys = {name_key(n) for n in names}
+    found = {u.name_key: u for u in session.scalars(select(User).where(User.name_key.in_(keys)))}
+    return {n: found[name_key(n)] for n in names if name_key(n) in found}
 
 
 def instructors(session: Session) -> list[User]:
