@@ -49,6 +49,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.set_defaults(func=_user_add)
+    imp = user.add_parser("import", help="add or update the users of a roster CSV (user,role[,email,name]); "
+                          "their tokens go to a file only its owner can read")
+    imp.add_argument("roster", metavar="ROSTER.csv")
+    imp.add_argument("--tokens", metavar="FILE", help="where the new tokens are written as CSV user,token "
+                     "(default: ROSTER.tokens.csv beside the roster; never overwritten)")
+    imp.add_argument("--enrol", action="append", default=[], metavar="SET",
+                     help="also enrol the roster's students in SET (may be repeated)")
+    imp.add_argument("--new-tokens", action="store_true",
+                     help="give every user in the roster a new token (their old ones stop working)")
+    imp.set_defaults(func=_user_import)
     token = user.add_parser("token", help="give a user a new token (the old one stops working)")
     token.add_argument("name")
     token.set_defaults(func=_user_token)
@@ -82,6 +92,10 @@ def _reported(func: Callable[[argparse.Namespace, Settings, sessionmaker[Session
     @functools.wraps(func)
     def run(args: argparse.Namespace) -> int:
         settings = Settings()
+        if settings.database_url.startswith("sqlite"):
+            from grader.service import migrate
+
+            migrate.upgrade_if_needed(settings.database_url)  # embedded: nothing to set up by hand
         engine = make_engine(settings.database_url)
         try:
             return func(args, settings, make_sessionmaker(engine))
@@ -107,7 +121,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = Settings()
     if settings.database_url.startswith("sqlite"):
-        migrate.upgrade(settings.database_url)  # embedded: nothing to set up by hand
+        migrate.upgrade_if_needed(settings.database_url)  # embedded: nothing to set up by hand
     host = args.host or settings.host
     port = args.port or settings.port
     mode = "embedded (grading in this process)" if settings.embedded else "distributed (grading by workers)"
@@ -161,6 +175,41 @@ def _user_add(args: argparse.Namespace, _settings: Settings, factory: sessionmak
         session.commit()
     print(token)
     print(f"grader: added {user.role.value} {user.name}; the token above is shown only once", file=sys.stderr)
+    return 0
+
+
+@_reported
+def _user_import(args: argparse.Namespace, _settings: Settings, factory: sessionmaker[Session]) -> int:
+    from grader.service.roster import RosterError, decode_roster, read_roster
+    from grader.service.store.sets import enrol, require_set
+    from grader.service.store.users import import_roster
+    from grader.service.tokens_file import TokensFile
+
+    path = Path(args.roster)
+    try:
+        entries = read_roster(decode_roster(path.read_bytes(), str(path)), str(path))
+    except OSError as exc:
+        raise Invalid(f"cannot read the roster {path}: {exc.strerror or exc}") from None
+    except RosterError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 1
+    target = Path(args.tokens) if args.tokens else path.with_name(path.stem + ".tokens.csv")
+    with factory() as session:
+        sets = [require_set(session, name=name) for name in args.enrol]
+        with TokensFile(target) as tokens:  # made (mode 600) before the transaction; removed if it fails
+            report = import_roster(session, entries, new_tokens=args.new_tokens)
+            students = [u for u in report.users if u.role is Role.STUDENT]
+            enrolled = [enrol(session, problem_set=s, students=students) for s in sets]
+            tokens.write((u.name, token) for u, token in report.tokens)
+            session.commit()
+    print(f"{path}: {len(report.created)} user(s) added, {len(report.updated)} updated, "
+          f"{len(report.unchanged)} unchanged" + "".join(f"; {s.name}: {n} newly enrolled" for s, n in
+                                                        zip(sets, enrolled, strict=True)))
+    if report.tokens:
+        print(f"{len(report.tokens)} new token(s) written to {target} (readable only by you); hand each "
+              "user their own")
+    else:
+        print("no new tokens (existing users keep theirs; --new-tokens gives them new ones)")
     return 0
 
 
@@ -222,19 +271,20 @@ def _upload(args: argparse.Namespace, _settings: Settings, factory: sessionmaker
 
 @_reported
 def _enrol(args: argparse.Namespace, _settings: Settings, factory: sessionmaker[Session]) -> int:
-    from grader.service.store.sets import enrol, require_set
-    from grader.service.store.users import users_by_name
+    from grader.service.store.sets import enrol_names, require_set
 
     with factory() as session:
         problem_set = require_set(session, name=args.set_id)
-        found = users_by_name(session, names=args.students)
-        unknown = [n for n in args.students if n not in found]
-        if unknown:
-            raise NotFound(f"no user {unknown[0]!r}")
-        added = enrol(session, problem_set=problem_set, students=[found[n] for n in dict.fromkeys(args.students)])
+        outcomes = enrol_names(session, problem_set=problem_set, names=args.students)
         session.commit()
-    print(f"{args.set_id}: enrolled {added} new student(s)")
-    return 0
+    for outcome in outcomes:
+        if outcome.outcome != "enrolled":
+            print(f"{outcome.name}: {outcome.outcome}" + (f" ({outcome.detail})" if outcome.detail else ""),
+                  file=sys.stderr if not outcome.ok else sys.stdout)
+    added = sum(o.outcome == "enrolled" for o in outcomes)
+    refused = sum(not o.ok for o in outcomes)
+    print(f"{args.set_id}: enrolled {added} new student(s)" + (f"; {refused} name(s) not enrolled" if refused else ""))
+    return 0 if refused == 0 else 1
 
 
 @_reported

@@ -1,4 +1,7 @@
-"""Run the Alembic migrations in ``migrations/`` against the configured database."""
+"""Run the Alembic migrations (``grader/migrations/``, shipped inside the package) against a database.
+
+The configuration is built here, not read from an ``alembic.ini``: an installed wheel has no project folder.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def alembic_config(database_url: str) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPTS))
+    config.set_main_option("path_separator", "os")
     config.attributes["database_url"] = database_url
     return config
 
@@ -33,3 +37,16 @@ def is_current(engine: Engine, database_url: str) -> bool:
     heads = set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
     with engine.connect() as conn:
         return set(MigrationContext.configure(conn).get_current_heads()) == heads
+
+
+def upgrade_if_needed(database_url: str) -> None:
+    """Create or upgrade the schema unless it is current (the embedded SQLite file needs no setup by hand)."""
+    from grader.service.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        current = is_current(engine, database_url)
+    finally:
+        engine.dispose()
+    if not current:
+        upgrade(database_url)

@@ -21,8 +21,8 @@ from grader.service.loaded import loaded_set
 from grader.service.models import ProblemSet, RegradeJob, SetVersion, Submission, User
 from grader.service.store.jobs import get_job, list_jobs, start_regrade
 from grader.service.store.reports import class_results, set_show_expected
-from grader.service.store.sets import current_version, enrol, enrolled, owned_set, sets_for, upload_set, versions
-from grader.service.store.users import USER_NAME, users_by_name
+from grader.service.store.sets import current_version, enrol_names, enrolled, owned_set, sets_for, upload_set, versions
+from grader.service.store.users import USER_NAME
 
 from .charts import histogram_svg
 from .diagram import network_svg
@@ -122,19 +122,17 @@ def add_students(request: Request, set_id: str, user: PageInstructor, form: Post
     if not names:
         return set_page(request, session, user, problem_set, enrol_error="Type at least one user name.",
                         names=text, status=422)
-    found = users_by_name(session, names=names)
-    unknown = [n for n in names if n not in found]
-    if unknown:
-        return set_page(request, session, user, problem_set, names=text, status=422,
-                        enrol_error="No user " + ", ".join(repr(n) for n in unknown[:5]) +
-                                    (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "") +
-                                    ": nobody was enrolled. Add users with `grader user add NAME`.")
-    try:
-        enrol(session, problem_set=problem_set, students=[found[n] for n in dict.fromkeys(names)])
-    except Invalid as exc:
-        session.rollback()
-        return set_page(request, session, user, problem_set, enrol_error=exc.message, names=text, status=422)
+    outcomes = enrol_names(session, problem_set=problem_set, names=names)
     session.commit()
+    refused = [o for o in outcomes if not o.ok]
+    if refused:
+        added = sum(o.outcome == "enrolled" for o in outcomes)
+        lines = [f"{o.name}: {o.outcome}" + (f" ({o.detail})" if o.detail else "") for o in refused[:10]]
+        if len(refused) > 10:
+            lines.append(f"and {len(refused) - 10} more")
+        return set_page(request, session, user, problem_set, status=422, names=" ".join(o.name for o in refused),
+                        enrol_error=f"Enrolled {added} student(s). Not enrolled: " + "; ".join(lines) +
+                                    ". Add users with `grader user import ROSTER.csv`.")
     return RedirectResponse(f"/sets/{set_id}?done=enrolled#students", status_code=303)
 
 

@@ -6,7 +6,8 @@ from tests.service.builders import add_user, auth
 from tests.service.conftest import Env
 
 ENDPOINTS = {
-    ("get", "/api/v1/users/me"), ("get", "/api/v1/sets"), ("post", "/api/v1/sets"), ("get", "/api/v1/sets/{set_id}"),
+    ("get", "/api/v1/users/me"),
+    ("post", "/api/v1/users"), ("get", "/api/v1/sets"), ("post", "/api/v1/sets"), ("get", "/api/v1/sets/{set_id}"),
     ("put", "/api/v1/sets/{set_id}"), ("get", "/api/v1/sets/{set_id}/source"), ("get", "/api/v1/sets/{set_id}/key"),
     ("get", "/api/v1/sets/{set_id}/problems/{problem_id}"), ("get", "/api/v1/sets/{set_id}/students"),
     ("post", "/api/v1/sets/{set_id}/students"), ("delete", "/api/v1/sets/{set_id}/students/{name}"),

@@ -137,11 +137,14 @@ def test_uploads_and_enrolment_refuse_bad_input_with_the_place(env: Env, course:
     env.client.cookies.clear()
     csrf = _sign_in(env.client, course.prof)
     enrolments = _count(env, Enrolment)
-    unknown = env.client.post("/sets/tiny-net/students", data={"csrf": csrf, "students": "carol, nobody"})
-    assert unknown.status_code == 422 and "No user &#39;nobody&#39;: nobody was enrolled." in unknown.text
     teacher = env.client.post("/sets/tiny-net/students", data={"csrf": csrf, "students": "other"})
-    assert teacher.status_code == 422 and "is an instructor, not a student" in teacher.text
+    assert teacher.status_code == 422 and "other: not a student (&#39;other&#39; is an instructor)" in teacher.text
     assert _count(env, Enrolment) == enrolments
+    # each name is reported; the students among them are enrolled
+    unknown = env.client.post("/sets/tiny-net/students", data={"csrf": csrf, "students": "Carol, nobody"})
+    assert unknown.status_code == 422 and "Enrolled 1 student(s). Not enrolled: nobody: no such user" in unknown.text
+    assert '>nobody</textarea>' in unknown.text  # the refused names stay in the field, to correct
+    assert _count(env, Enrolment) == enrolments + 1
     added = env.client.post("/sets/tiny-net/students", data={"csrf": csrf, "students": "carol\nalice"},
                             follow_redirects=False)
     assert added.status_code == 303 and _count(env, Enrolment) == enrolments + 1

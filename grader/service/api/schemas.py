@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from grader.service.store.sets import Enrolled
+
 
 class UserOut(BaseModel):
     name: str
@@ -52,9 +54,42 @@ class StudentsIn(BaseModel):
     students: list[str] = Field(min_length=1, max_length=10_000, description="user names of students")
 
 
+class EnrolmentOut(BaseModel):
+    name: str = Field(description="the user name as stored (as typed when there is no such user)")
+    outcome: Enrolled
+    detail: str = Field(default="", description="e.g. a did-you-mean for an unknown name")
+
+
 class StudentsOut(BaseModel):
     added: int = 0
     students: list[str]
+    results: list[EnrolmentOut] = Field(default_factory=list, description="per name sent, what happened "
+                                        "(names that are not students are reported, the rest enrolled)")
+
+
+class NewUserIn(BaseModel):
+    user: str = Field(min_length=1, max_length=128, description="the user name (matched without regard to case)")
+    role: Literal["instructor", "student"] = "student"
+    email: str | None = Field(default=None, max_length=254)
+    name: str | None = Field(default=None, max_length=200, description="the person's name, for display")
+
+
+class UsersIn(BaseModel):
+    users: list[NewUserIn] = Field(min_length=1, max_length=10_000)
+    enrol: list[str] = Field(default_factory=list, max_length=50,
+                             description="ids of the caller's sets to enrol the students in")
+
+
+class NewUserOut(BaseModel):
+    name: str
+    role: Literal["instructor", "student"]
+    outcome: Literal["created", "updated", "unchanged"]
+    token: str | None = Field(default=None, description="the new user's bearer token: shown only in this response")
+
+
+class UsersOut(BaseModel):
+    users: list[NewUserOut]
+    enrolled: dict[str, int] = Field(default_factory=dict, description="per set, how many were newly enrolled")
 
 
 class GradeOut(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from grader.problemset.loader import load_problem_set
 from grader.service.errors import Conflict, Forbidden, Invalid, NotFound
 from grader.service.models import Enrolment, ProblemSet, Role, SetVersion, User
+from grader.service.store.users import find_users, name_key, suggest_name
 
 
 @dataclass
@@ -116,15 +118,57 @@ def is_enrolled(session: Session, *, problem_set: ProblemSet, user: User) -> boo
 
 def enrol(session: Session, *, problem_set: ProblemSet, students: list[User]) -> int:
     """Enrol students (already enrolled ones are left as they are); return how many were new."""
-    added = 0
     for student in students:
         if student.role is not Role.STUDENT:
             raise Invalid(f"{student.name!r} is an instructor, not a student", field="students")
-        if session.get(Enrolment, (problem_set.id, student.id)) is None:
-            session.add(Enrolment(problem_set_id=problem_set.id, user_id=student.id))
-            added += 1
+    present = set(session.scalars(select(Enrolment.user_id).where(Enrolment.problem_set_id == problem_set.id)))
+    new = [s for s in dict.fromkeys(students) if s.id not in present]
+    session.add_all(Enrolment(problem_set_id=problem_set.id, user_id=s.id) for s in new)
     session.flush()
-    return added
+    return len(new)
+
+
+Enrolled = Literal["enrolled", "already enrolled", "no such user", "not a student"]
+
+
+@dataclass(frozen=True)
+class EnrolOutcome:
+    """What enrolling one name did: ``enrolled``, ``already enrolled``, ``no such user`` or ``not a student``."""
+
+    name: str
+    outcome: Enrolled
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("enrolled", "already enrolled")
+
+
+def enrol_names(session: Session, *, problem_set: ProblemSet, names: list[str]) -> list[EnrolOutcome]:
+    """Enrol every name that is a student; report per name what happened (nothing is refused as a whole)."""
+    found = find_users(session, (name_key(n) for n in names))
+    present = set(session.scalars(select(Enrolment.user_id).where(Enrolment.problem_set_id == problem_set.id)))
+    outcomes: list[EnrolOutcome] = []
+    seen: set[str] = set()
+    for name in names:
+        key = name_key(name)
+        if key in seen:
+            continue
+        seen.add(key)
+        user = found.get(key)
+        if user is None:
+            close = suggest_name(session, name)
+            outcomes.append(EnrolOutcome(name, "no such user", f"did you mean {close!r}?" if close else ""))
+        elif user.role is not Role.STUDENT:
+            outcomes.append(EnrolOutcome(user.name, "not a student", f"{user.name!r} is an instructor"))
+        elif user.id in present:
+            outcomes.append(EnrolOutcome(user.name, "already enrolled"))
+        else:
+            session.add(Enrolment(problem_set_id=problem_set.id, user_id=user.id))
+            present.add(user.id)
+            outcomes.append(EnrolOutcome(user.name, "enrolled"))
+    session.flush()
+    return outcomes
 
 
 def unenrol(session: Session, *, problem_set: ProblemSet, student: User) -> None:

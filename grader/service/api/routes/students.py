@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from grader.service.errors import Invalid, NotFound
-from grader.service.store.sets import enrol, enrolled, owned_set, unenrol
-from grader.service.store.users import get_user, users_by_name
+from grader.service.errors import NotFound
+from grader.service.store.sets import enrol_names, enrolled, owned_set, unenrol
+from grader.service.store.users import get_user
 
 from ..deps import Instructor, SessionDep
-from ..schemas import StudentsIn, StudentsOut
+from ..schemas import EnrolmentOut, StudentsIn, StudentsOut
 
 router = APIRouter(prefix="/sets/{set_id}/students", tags=["enrolment"])
 
@@ -22,16 +22,17 @@ def list_students(set_id: str, session: SessionDep, user: Instructor) -> Student
 
 @router.post("", response_model=StudentsOut)
 def add_students(set_id: str, body: StudentsIn, session: SessionDep, user: Instructor) -> StudentsOut:
-    """Enrol students by user name (all or none: an unknown name changes nothing)."""
+    """Enrol students by user name (matched without regard to case); ``results`` says per name what happened.
+
+    Names that are students are enrolled even when others in the list are unknown or instructors.
+    """
     problem_set = owned_set(session, user=user, name=set_id)
-    found = users_by_name(session, names=body.students)
-    unknown = [n for n in body.students if n not in found]
-    if unknown:
-        raise Invalid(f"no user {unknown[0]!r}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""),
-                      field="students", unknown=unknown)
-    added = enrol(session, problem_set=problem_set, students=[found[n] for n in dict.fromkeys(body.students)])
+    outcomes = enrol_names(session, problem_set=problem_set, names=body.students)
     session.commit()
-    return StudentsOut(added=added, students=[u.name for u in enrolled(session, problem_set=problem_set)])
+    return StudentsOut(added=sum(o.outcome == "enrolled" for o in outcomes),
+                       students=[u.name for u in enrolled(session, problem_set=problem_set)],
+                       results=[EnrolmentOut(name=o.name, outcome=o.outcome, detail=o.detail)
+                                for o in outcomes])
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)

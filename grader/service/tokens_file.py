@@ -1,0 +1,55 @@
+"""A file of new tokens (CSV ``user,token``) that only its owner can read, written whole or not at all.
+
+The file is created (mode 600, never over an existing one) before the users are stored, so a file that
+cannot be written stops the import before anything changes; if the import fails afterwards, the file is
+removed again, so no token in it belongs to a user who does not exist. A file with no tokens is removed too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from grader.service.errors import Conflict, Invalid
+
+
+class TokensFile:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[str] | None = None
+        self.written = 0
+
+    def __enter__(self) -> TokensFile:
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise Conflict(f"{self.path} exists: it may hold tokens not yet handed out; move it away or name "
+                           "another file with --tokens") from None
+        except OSError as exc:
+            raise Invalid(f"cannot create {self.path}: {exc.strerror or exc}") from None
+        os.fchmod(fd, 0o600)  # whatever the umask
+        self._file = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        return self
+
+    def write(self, rows: Iterable[tuple[str, str]]) -> None:
+        assert self._file is not None
+        out = csv.writer(self._file)
+        out.writerow(("user", "token"))
+        for row in rows:
+            out.writerow(row)
+            self.written += 1
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        assert self._file is not None
+        self._file.close()
+        if kind is not None or self.written == 0:  # a failed import, or nothing to hand out
+            with contextlib.suppress(OSError):
+                self.path.unlink()
