@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from grader.service.db import make_engine, make_sessionmaker
 from grader.service.errors import Invalid, NotFound, ServiceError
-from grader.service.models import RegradeJob, Role, User
+from grader.service.models import RegradeJob, Role, SetVersion, User
 from grader.service.settings import Settings
 
 Command = Callable[[argparse.Namespace], int]
@@ -298,26 +298,38 @@ def _regrade(args: argparse.Namespace, settings: Settings, factory: sessionmaker
         problem_set = require_set(session, name=args.set_id)
         job, created = start_regrade(session, problem_set=problem_set, user=None, mode=args.mode)
         session.commit()
+        version = session.get(SetVersion, job.set_version_id)
+        assert version is not None
+    before = job.done + job.failed  # graded against this version before the regrade began
+    if job.total == 0:
+        print(f"{args.set_id}: nothing to regrade: the set has no submissions yet")
+        return 0
+    if job.finished_at is not None:
+        print(f"{args.set_id}: nothing to regrade: all {job.total} submission(s) are already graded against "
+              f"version {version.number}")
+        return 0
     dispatcher = make_dispatcher(settings, factory)
     local = dispatcher if isinstance(dispatcher, InProcessDispatcher) else None
     embedded = local is not None
     if local is not None:
         local.start()
-    if job.finished_at is None and (created or embedded) and not dispatcher.regrade(job.id):
+    if (created or embedded) and not dispatcher.regrade(job.id):
         print("grader: the broker is not reachable; the workers' sweep will start the regrade",
               file=sys.stderr)
-    print(f"{args.set_id}: regrade {job.id} of {job.total} submission(s)" +
-          ("" if created else " (already running)"), file=sys.stderr)
+    print(f"{args.set_id}: regrade {job.id} against version {version.number}: {job.pending} of {job.total} "
+          "submission(s) to grade" + ("" if created else " (already running)"), file=sys.stderr)
     if args.no_wait and not embedded:
         return 0
-    job = _follow(factory, job.id)
+    job = _follow(factory, job.id, before)
     if local is not None:
         local.stop()
-    print(f"{args.set_id}: {job.done} graded, {job.failed} failed, {job.pending} pending")
+    now_done = job.done + job.failed - before
+    print(f"{args.set_id}: {now_done} graded now ({job.failed} failed), {before} already graded against version "
+          f"{version.number}, {job.pending} pending")
     return 0 if job.failed == 0 else 2
 
 
-def _follow(factory: sessionmaker[Session], job_id: int) -> RegradeJob:
+def _follow(factory: sessionmaker[Session], job_id: int, before: int) -> RegradeJob:
     """Show a progress bar until the job is finished."""
     tty = sys.stderr.isatty()
     start = time.monotonic()
@@ -329,7 +341,7 @@ def _follow(factory: sessionmaker[Session], job_id: int) -> RegradeJob:
         finished = job.finished_at is not None
         now = time.monotonic()
         if tty or finished or now - last_line >= 5:
-            print(("\r" if tty else "") + _bar(job, now - start), end="" if tty and not finished else "\n",
+            print(("\r" if tty else "") + _bar(job, now - start, before), end="" if tty and not finished else "\n",
                   file=sys.stderr, flush=True)
             last_line = now
         if finished:
@@ -337,10 +349,10 @@ def _follow(factory: sessionmaker[Session], job_id: int) -> RegradeJob:
         time.sleep(0.2)
 
 
-def _bar(job: RegradeJob, elapsed: float, width: int = 30) -> str:
+def _bar(job: RegradeJob, elapsed: float, before: int = 0, width: int = 30) -> str:
     total = max(job.total, 1)
     filled = int(width * (job.done + job.failed) / total)
-    rate = (job.done + job.failed) / elapsed if elapsed > 0 else 0.0
+    rate = (job.done + job.failed - before) / elapsed if elapsed > 0 else 0.0  # only what this run graded
     return (f"[{'#' * filled}{'.' * (width - filled)}] {job.done + job.failed}/{job.total} "
             f"({job.failed} failed) {rate:,.0f}/s {elapsed:.1f}s")
 

@@ -50,8 +50,12 @@ def test_a_course_from_the_command_line(db: Settings, tmp_path: Path, capsys: py
     code, out, _ = _run(capsys, "upload", str(set_file))
     assert code == 0 and "version 2 (new version" in out
     code, out, err = _run(capsys, "regrade", "tiny-net")
-    assert code == 0 and "1 graded, 0 failed, 0 pending" in out
+    assert code == 0 and "1 graded now (0 failed), 0 already graded against version 2, 0 pending" in out
     assert "1/1" in err  # the progress bar
+    code, out, err = _run(capsys, "regrade", "tiny-net")  # unchanged since: says so, grades nothing
+    assert code == 0 and out == "tiny-net: nothing to regrade: all 1 submission(s) are already graded against " \
+                                "version 2\n"
+    assert "/s" not in err
 
     target = tmp_path / "grades.csv"
     assert _run(capsys, "export", "tiny-net", "--csv", str(target))[0] == 0
