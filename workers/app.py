@@ -34,7 +34,8 @@ def make_celery(settings: Settings) -> Celery:
         task_acks_on_failure=True,
         task_acks_on_timeout=False,
         worker_prefetch_multiplier=1,  # a worker holds no more messages than it is running
-        worker_enable_remote_control=False,
+        # On, for `grader worker --ping` (the healthcheck asks the worker itself); only ping is used.
+        worker_enable_remote_control=True,
         worker_send_task_events=False,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +21,9 @@ from grader.service.db import make_engine, make_sessionmaker
 from grader.service.errors import Invalid, NotFound, ServiceError
 from grader.service.models import RegradeJob, Role, SetVersion, User
 from grader.service.settings import Settings
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -34,11 +38,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worker = sub.add_parser("worker", help="run a Celery worker (needs GRADER_BROKER_URL)")
     worker.add_argument("--concurrency", type=int, help="processes (default: GRADER_WORKER_CONCURRENCY or cores)")
     worker.add_argument("--loglevel", default="info", choices=("debug", "info", "warning", "error"))
+    worker.add_argument("--ping", action="store_true", help="ask the worker named GRADER_WORKER_NAME (or, "
+                        "without it, every worker) whether it answers, and exit 0 if it does: a healthcheck")
+    worker.add_argument("--timeout", type=float, default=5.0, help="seconds --ping waits for an answer")
     worker.set_defaults(func=_worker)
 
     db = sub.add_parser("db", help="the database schema").add_subparsers(dest="db_command", required=True)
     up = db.add_parser("upgrade", help="migrate the database to the newest schema")
     up.add_argument("revision", nargs="?", default="head")
+    up.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                    help="keep trying this long while the database does not accept connections (a container "
+                         "starting beside its database)")
     up.set_defaults(func=_db_upgrade)
     down = db.add_parser("downgrade", help="migrate the database back to REVISION (base: empty)")
     down.add_argument("revision")
@@ -140,7 +150,10 @@ def _worker(args: argparse.Namespace) -> int:
         return 1
     from workers.app import app
 
-    argv = ["worker", f"--loglevel={args.loglevel.upper()}", f"--hostname=grader-{os.getpid()}@%h",
+    if args.ping:
+        return _ping(app, settings.worker_name, args.timeout)
+    name = settings.worker_name or f"grader-{os.getpid()}@%h"
+    argv = ["worker", f"--loglevel={args.loglevel.upper()}", f"--hostname={name}",
             "--without-gossip", "--without-mingle", "--without-heartbeat"]
     if args.concurrency:
         argv.append(f"--concurrency={args.concurrency}")
@@ -148,11 +161,41 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ping(app: Celery, name: str, timeout: float) -> int:
+    from celery.utils.nodenames import host_format
+
+    destination = [host_format(name)] if name else None
+    try:
+        replies = app.control.ping(destination=destination, timeout=timeout)
+    except Exception as exc:  # the broker is unreachable: the worker is not healthy either
+        print(f"grader: no answer: the broker cannot be reached ({exc})", file=sys.stderr)
+        return 1
+    answered = sorted(node for reply in replies or [] for node in reply)
+    if not answered:
+        print(f"grader: no answer from {destination[0] if destination else 'any worker'} within {timeout:g} s",
+              file=sys.stderr)
+        return 1
+    print(f"grader: {', '.join(answered)} answered")
+    return 0
+
+
 def _db_upgrade(args: argparse.Namespace) -> int:
     from grader.service import migrate
 
     settings = Settings()
-    migrate.upgrade(settings.database_url, args.revision)
+    deadline = time.monotonic() + args.wait
+    while True:
+        try:
+            migrate.upgrade(settings.database_url, args.revision)
+            break
+        except OperationalError as exc:
+            if time.monotonic() >= deadline:
+                reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+                print(f"grader: the database cannot be reached ({reason})" +
+                      (f"; gave up after {args.wait:g} s" if args.wait else ""), file=sys.stderr)
+                return 1
+            print("grader: waiting for the database to accept connections", file=sys.stderr)
+            time.sleep(2)
     print(f"grader: database at revision {args.revision}", file=sys.stderr)
     return 0
 

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # How often each worker looks for such messages (seconds).
     unacked_restore_interval: float = Field(default=5.0, gt=0)
     worker_concurrency: int = Field(default=0, ge=0)  # 0: one process per core
+    # The worker's Celery node name; %h is the host name. Empty: grader-<pid>@%h (several on one host).
+    # A container sets it (e.g. grader@%h) so that its healthcheck, `grader worker --ping`, asks that worker.
+    worker_name: str = ""
 
     # The sweep re-queues work the database says is still to do: submissions older than sweep_age seconds
     # without a grade, and regrades that made no progress for sweep_age seconds. Runs every sweep_interval.

@@ -38,7 +38,7 @@ class TokensFile:
 
     def write(self, rows: Iterable[tuple[str, str]]) -> None:
         assert self._file is not None
-        out = csv.writer(self._file)
+        out = csv.writer(self._file, lineterminator="\n")  # one token a line, no CR to paste along
         out.writerow(("user", "token"))
         for row in rows:
             out.writerow(row)

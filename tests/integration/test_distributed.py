@@ -122,3 +122,29 @@ def test_submissions_accepted_while_redis_is_down_are_graded_after_it_returns(
         with factory() as session:
             scores = session.scalars(select(Grade.score)).all()
         assert scores == [6.0, 6.0, 6.0]
+
+
+def test_the_worker_healthcheck_asks_the_worker_itself(cluster: Cluster) -> None:
+    import subprocess
+    import sys
+    import uuid
+
+    name = f"health-{uuid.uuid4().hex[:8]}@%h"
+
+    def ping(**env: str) -> subprocess.CompletedProcess[str]:
+        import os
+
+        return subprocess.run([sys.executable, "-m", "grader.cli", "worker", "--ping", "--timeout", "2"],
+                              env={**os.environ, **cluster.env, **env}, capture_output=True, text=True, timeout=60)
+
+    assert ping(GRADER_WORKER_NAME=name).returncode == 1  # no such worker yet
+    cluster.worker(GRADER_WORKER_NAME=name)
+    answered = ping(GRADER_WORKER_NAME=name)
+    assert answered.returncode == 0 and "answered" in answered.stdout, answered.stderr
+    other = ping(GRADER_WORKER_NAME="someone-else@%h")
+    assert other.returncode == 1 and "no answer from someone-else@" in other.stderr
+    cluster.redis.stop()
+    try:
+        assert ping(GRADER_WORKER_NAME=name).returncode == 1  # the broker is gone: not healthy
+    finally:
+        cluster.redis.start()
