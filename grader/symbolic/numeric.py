@@ -31,6 +31,7 @@ from grader.expr.nodes import BinOp, Call, Compare, Cond, Expr, Neg, Num, Piecew
 from grader.symbolic.space import Space, TimeUp, current_deadline
 
 MAX_WORK = 100_000  # sum terms per evaluation
+DEADLINE_NODES = 64  # tree nodes evaluated, at most, between two tests of the deadline inside a sum
 MP_MAX_EXP = 1e6  # |x| beyond which mpmath's exp is refused (the result would need a huge exponent)
 MP_MAX_BITS = 1e7  # |b*log2(a)| beyond which a**b is refused
 
@@ -450,6 +451,12 @@ class Program:
                 return piecewise
             case Sum(body=body, index=index, lo=lo, hi=hi):
                 fb, flo, fhi = self._expr(body, sites), self._expr(lo, sites), self._expr(hi, sites)
+                nodes = list(walk(body))
+                # the index as a number of the backend only where arithmetic uses it (z_k only looks it up)
+                as_number = B.integer if any(isinstance(n, Sym) and n.name == index for n in nodes) else None
+                # test the deadline every term of a large body, every few terms of a small one (the test
+                # costs about as much as evaluating a few nodes)
+                every = max(1, DEADLINE_NODES // len(nodes))
 
                 def summation(s: State) -> Any:
                     low, high = flo(s), fhi(s)
@@ -463,9 +470,9 @@ class Program:
                     total: Any = 0 * B.num(Fraction(0))
                     deadline = s.deadline
                     for k in range(low, high + 1):
-                        if time.monotonic() > deadline:
+                        if k % every == 0 and time.monotonic() > deadline:
                             raise TimeUp("the check took longer than its time bound (inside a sum)")
-                        s.env[index] = B.integer(k)
+                        s.env[index] = k if as_number is None else as_number(k)
                         total = total + fb(s)
                     if saved is None:
                         s.env.pop(index, None)
