@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -141,3 +142,22 @@ def test_a_bucket_refills_at_its_rate_and_holds_at_most_its_burst() -> None:
         limiter.take("submit", 1)
     limiter.take("submit", 2)  # another user's bucket
     RateLimiter({"submit": Rate(burst=0, per_minute=0.0)}).take("submit", 1)  # off
+
+
+def test_concurrent_submissions_of_one_student_are_counted_one_after_the_other(env: Env, course: Course) -> None:
+    """Twelve requests at once against a limit of 3: exactly 3 stored (without the enrolment row's lock, up
+    to 8 of 12 got in on SQLite, each having counted before any other was stored)."""
+    _settings(env, course.prof, submissions_per_hour=3)
+    codes: list[int] = []
+
+    def send() -> None:
+        codes.append(env.client.post(SUBMIT, content=answers_text("alice"), headers=auth(course.alice)).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [202] * 3 + [429] * 9
+    assert _count(env) == 3
+    env.wait()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -29,6 +28,11 @@ HOSTILE = "sum(sigma(x)*(1-sigma(x))*exp(x)/exp(x), k, 1, 99999)/99999"  # undec
 
 def _answers(student: str, formula: str) -> str:
     return f"problem_set: slow-set\nstudent: {student}\nanswers:\n  d: '{formula}'\n"
+
+
+def _graded(env: Env, ids: list[int]) -> int:
+    with env.factory() as session:
+        return session.scalar(select(func.count()).select_from(Grade).where(Grade.submission_id.in_(ids))) or 0
 
 
 def test_the_queue_serves_the_lane_served_longest_ago() -> None:
@@ -68,13 +72,13 @@ def test_join_waits_for_work_in_every_lane_and_close_lets_the_worker_finish() ->
     assert not thread.is_alive()
 
 
-def test_twenty_slow_answers_do_not_delay_another_students_grade(env: Env, record_property: Any) -> None:
+def test_twenty_slow_answers_do_not_delay_another_students_grade(env: Env) -> None:
     """A submits 20 answers that each take the whole check bound; then B submits a right one.
 
     Round robin hands B's submission to the grader as soon as A's current check ends, so B's grade is
     stored within one bound (A's check in progress) plus B's own check. In first-come order it would wait
     for all twenty (20 s). The time is asserted with 2 s of slack for a loaded machine; the count of A's
-    grades stored by then is the same claim without a clock.
+    grades stored meanwhile is the same claim without a clock.
     """
     prof, a, b = (add_user(env.factory, n, r) for n, r in (("prof", "instructor"), ("ann", "student"),
                                                            ("ben", "student")))
@@ -86,6 +90,7 @@ def test_twenty_slow_answers_do_not_delay_another_students_grade(env: Env, recor
         response = env.client.post(url, content=_answers("ann", HOSTILE), headers=auth(a))
         assert response.status_code == 202
         ann.append(int(response.json()["id"]))
+    before = _graded(env, ann)
     start = time.monotonic()
     response = env.client.post(url, content=_answers("ben", "sigma(x)*(1 - sigma(x))"), headers=auth(b))
     assert response.status_code == 202
@@ -97,11 +102,11 @@ def test_twenty_slow_answers_do_not_delay_another_students_grade(env: Env, recor
             break
         time.sleep(0.02)
     waited = time.monotonic() - start
-    record_property("second_student_waited_s", round(waited, 3))  # the figure in docs/service.md
-    with env.factory() as session:
-        ann_graded = session.scalar(select(func.count()).select_from(Grade).where(Grade.submission_id.in_(ann)))
+    overtaken = _graded(env, ann) - before
     assert body["status"] == "graded" and body["grade"]["score"] == 1.0
-    assert ann_graded is not None and ann_graded <= 2, ann_graded  # the one in progress, and at most one more
+    # graded meanwhile: the one in progress when B's arrived (and one more if it ended between the count
+    # and B's request); under first come first served, all that were left of the 20
+    assert overtaken <= 2, overtaken
     assert waited < BOUND + 2.0, f"B waited {waited:.2f} s"
     env.wait()
     with env.factory() as session:
