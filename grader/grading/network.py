@@ -6,7 +6,14 @@ from typing import Any
 
 from grader.grading.follow_through import depends_on
 from grader.grading.mistakes import SIGN_ERROR, Mistake, can_explain, mistakes_for
-from grader.grading.numeric import NumberError, is_close, near_miss, read_number, relative_error
+from grader.grading.numeric import (
+    NumberError,
+    hidden_comparison,
+    is_close,
+    near_miss,
+    read_number,
+    relative_error,
+)
 from grader.grading.result import PartResult, Verdict
 from grader.problemset.model import NetworkProblem, Quantity, Tolerance
 from grader.problemset.network import normalize_quantity
@@ -88,8 +95,10 @@ def _judge(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[str, fl
     if mistake is not None:
         return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points, misconception=mistake.name,
                           feedback=f"Not correct. {mistake.explanation}")
+    against = own if slips else expected
     return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points,
-                      feedback=_generic_feedback(value, own if slips else expected, tol))
+                      feedback=_generic_feedback(value, against, tol),
+                      feedback_hidden=hidden_comparison(value, against))
 
 
 def _follow_through_feedback(slips: list[str], origins: list[str], numbers: dict[str, float]) -> str:

@@ -97,6 +97,39 @@ def is_close(submitted: float, expected: float, tol: Tolerance) -> bool:
     return diff <= SIGFIG_SLACK * 10.0**place
 
 
+def size_class(value: float) -> tuple[int, int]:
+    """``(sign, band)``: the sign of ``value`` and the power-of-two band its size lies in.
+
+    The bands' edges (..., 1/4, 1/2, 1, 2, 4, ...) are the same for every key, so telling a student in
+    which direction their answer's band differs from the key's says nothing finer than the key's own
+    band, however many answers they try: bisection ends at a band edge, not at the key.
+    """
+    if value == 0 or not math.isfinite(value):
+        return 0, 0
+    return (1 if value > 0 else -1), math.frexp(abs(value))[1]
+
+
+def hidden_comparison(value: float, expected: float) -> str:
+    """Feedback on a wrong number that does not pin down ``expected`` (for hidden expected values).
+
+    Only the sign and the power-of-two band of the two are compared: "the sign is wrong", "too large
+    in magnitude", "too small in magnitude", or plain "not correct" within the key's own band. Any
+    slip by a factor of 2 or more crosses a band, so it is always told its direction.
+    """
+    (key_sign, key_band), (sign, band) = size_class(expected), size_class(value)
+    if key_sign == 0:
+        return "Not correct."
+    if sign == 0:
+        return "Not correct: too small in magnitude." if value == 0 else "Not correct."
+    if sign != key_sign:
+        return "Not correct: the sign is wrong."
+    if band > key_band:
+        return "Not correct: too large in magnitude."
+    if band < key_band:
+        return "Not correct: too small in magnitude."
+    return "Not correct."
+
+
 def relative_error(submitted: float, expected: float) -> float:
     return abs(submitted - expected) / max(abs(expected), 1e-12)
 

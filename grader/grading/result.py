@@ -34,16 +34,26 @@ class PartResult:
     points: float
     misconception: str | None = None
     feedback: str = ""
+    # The feedback as said while expected values are hidden: nothing in it pins down a key value
+    # (no percentages, no values at points, no constants of the key). None: ``feedback`` already says
+    # nothing of the key. Both are stored, so the set's show_expected can change without a regrade.
+    feedback_hidden: str | None = None
 
     @property
     def score(self) -> float:
         return self.credit * self.points
 
+    @property
+    def hidden(self) -> str:
+        """What a student who may not see expected values is told."""
+        return self.feedback if self.feedback_hidden is None else self.feedback_hidden
+
     def to_dict(self) -> dict[str, Any]:
         expected = display_number(self.expected) if isinstance(self.expected, float) else self.expected
         return {"quantity": self.quantity, "submitted": self.submitted, "expected": expected,
                 "verdict": self.verdict.value, "credit": self.credit, "points": self.points,
-                "misconception": self.misconception, "feedback": self.feedback}
+                "misconception": self.misconception, "feedback": self.feedback,
+                "feedback_hidden": self.hidden}
 
 
 @dataclass

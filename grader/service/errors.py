@@ -41,5 +41,15 @@ class Invalid(ServiceError):
     status = 422
 
 
+class TooManyRequests(ServiceError):
+    """429: a rate limit; ``retry_after`` is the whole number of seconds to wait (the Retry-After header)."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, **detail: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **detail)
+        self.retry_after = retry_after
+
+
 class Unavailable(ServiceError):
     status = 503

@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     sweep_interval: float = Field(default=30.0, gt=0)
     sweep_age: float = Field(default=60.0, ge=0)
 
+    # Answers files one student may submit to one set in any hour (counted in the database, so the limit
+    # holds across processes); a set's own submissions_per_hour overrides it. 0: no limit.
+    submissions_per_hour: int = Field(default=30, ge=0, le=100_000)
+    # Token buckets per user in each API process: submissions (API and pages) and formula previews. A bucket
+    # holds *_burst requests and refills at *_per_minute; a request finding it empty gets 429. 0: no limit.
+    submit_burst: int = Field(default=10, ge=0)
+    submit_per_minute: float = Field(default=10.0, ge=0)
+    preview_burst: int = Field(default=60, ge=0)
+    preview_per_minute: float = Field(default=120.0, ge=0)
+
     @property
     def embedded(self) -> bool:
         return not self.broker_url

@@ -9,7 +9,8 @@
 4. Exact: when the probes agree and both formulas are rational in ``exp``, ``exact.exact_compare``
    proves it (or finds the rounded constant that floats could not see).
 
-Every step checks the ``Budget`` between points; running out gives ``undecided``, never a verdict.
+Every step checks the ``Budget`` between points, and every evaluation tests the same deadline when
+it starts and at every sum term (``Budget.active``); running out gives ``undecided``, never a verdict.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from grader.expr.nodes import Expr, free_symbols
 from grader.symbolic.exact import ExactCache, exact_compare
 from grader.symbolic.numeric import ARITHMETIC, FLOAT, Compiled, Program, State, WorkLimit, mp_backend
 from grader.symbolic.probe import Point, constants, points
-from grader.symbolic.space import Budget, Space, TimeUp
+from grader.symbolic.space import Budget, Space, TimeUp, past
 
 RTOL = 1e-9  # float agreement
 MP_LADDER = (30, 60, 120, 240)
@@ -114,9 +115,10 @@ class Checker:
 
     def judge(self, student: Expr, budget: Budget) -> Judgement:
         try:
-            return self._judge(student, budget)
-        except TimeUp as exc:
-            return Judgement("undecided", reason=str(exc))
+            with budget.active():
+                return self._judge(student, budget)
+        except TimeUp:
+            return Judgement("undecided", reason=budget.message)
         except WorkLimit as exc:
             return Judgement("undecided", reason=str(exc))
 
@@ -273,6 +275,7 @@ class Checker:
 
 
 def evaluate(compiled: Compiled, state: State) -> tuple[Any, bool, tuple[tuple[int, int], ...]]:
+    past(state.deadline)
     state.kink = False
     state.work = 0
     if state.trace is not None:

@@ -7,7 +7,8 @@ and both). Two such formulas are equal as functions exactly when their differenc
 rational function, and a nonzero one vanishes at a random point of a set of size N with probability
 at most degree/N (Schwartz-Zippel). Evaluating with Python's exact ``Fraction`` at a few points with
 40-bit coordinates therefore proves equality up to a probability far below 1e-20, and a single exact
-disagreement proves inequality. The cost is bounded by a bit budget on every intermediate number.
+disagreement proves inequality. The cost is bounded by a bit budget on every intermediate number
+(checked before a power is taken, not after), and every operation tests the check's deadline.
 
 Anything else (piecewise, abs, log, sqrt, pi) makes the method not applicable; numeric probing has
 then already decided.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -24,7 +26,7 @@ from typing import Any
 from grader.expr.nodes import BinOp, Call, Expr, Neg, Num, Piecewise, Sum, Sym
 from grader.symbolic.numeric import with_defaults
 from grader.symbolic.simplify import rename_indices
-from grader.symbolic.space import Budget, Space
+from grader.symbolic.space import Budget, Space, TimeUp, current_deadline
 
 MAX_BITS = 20_000
 MAX_SWEEP = 200
@@ -48,6 +50,7 @@ class ExactEvaluator:
         self.exp_values = exp_values
         self.e_value = e_value
         self.work = 0
+        self.deadline = current_deadline()
 
     def check(self, q: Fraction) -> Fraction:
         if q.numerator.bit_length() > MAX_BITS or q.denominator.bit_length() > MAX_BITS:
@@ -55,6 +58,8 @@ class ExactEvaluator:
         self.work += 1
         if self.work > 200_000:
             raise NotApplicable("too much work")
+        if time.monotonic() > self.deadline:
+            raise TimeUp("the check took longer than its time bound (exact step)")
         return q
 
     def resolve(self, name: str) -> str:
@@ -152,10 +157,18 @@ class ExactEvaluator:
         out = Fraction(1)
         for name, c in coefficients.items():
             if c:
-                out = self.check(out * self.exp_values[name] ** int(c))
+                out = self.check(out * self._power(self.exp_values[name], int(c)))
         if constant:
-            out = self.check(out * self.e_value ** int(constant))
+            out = self.check(out * self._power(self.e_value, int(constant)))
         return out
+
+    @staticmethod
+    def _power(base: Fraction, n: int) -> Fraction:
+        """``base ** n``, refused before it is computed when the result would pass the bit budget."""
+        bits = max(base.numerator.bit_length(), base.denominator.bit_length())
+        if bits * abs(n) > MAX_BITS:
+            raise NotApplicable("power too large")
+        return base ** n
 
     def linear(self, node: Expr) -> Linear:
         """``node`` as sum(c_v * v) + c with rational c_v, or NotApplicable."""

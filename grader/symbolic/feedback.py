@@ -5,6 +5,12 @@ Checked in this order, the first that fits wins (``misconception`` names it):
 ``constant_factor``, ``additive_constant``, ``wrong_at_kink``, ``wrong_region`` (with the region: an
 interval for one variable, the key's case otherwise, and what is wrong there), ``rounded_constant``;
 else a point where the two differ, with both values.
+
+Each diagnosis comes in two wordings: the full one for the instructor (and for students once expected
+values are shown), and one that names the same mistake without any number taken from the key: no
+factor, constant, region boundary, kink value or value at a point ("off by a constant factor", "not
+equal to the correct answer for some values of x"). A student can check a guess against the second
+one only by submitting it.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from grader.expr.nodes import Compare, Cond, Expr, Logic, Num, Piecewise, Sym, w
 from grader.symbolic.equivalence import RTOL, Checker, Judgement, Sample, Status, _close, evaluate
 from grader.symbolic.numeric import ARITHMETIC, Compiled, Site
 from grader.symbolic.render import cond_plain, to_plain
-from grader.symbolic.space import Space
+from grader.symbolic.space import Budget, Space, TimeUp
 
 _USABLE = (Status.AGREE, Status.DIFFER, Status.DIFFER_FLOAT)
 _BAD = (Status.DIFFER, Status.DIFFER_FLOAT, Status.STUDENT_UNDEFINED)
@@ -49,37 +55,69 @@ def depends_on(tree: Expr, space: Space) -> set[str]:
     return out
 
 
+Diagnosis = tuple[str | None, str, str]  # (misconception, feedback, feedback with nothing of the key)
+
+
 def diagnose(checker: Checker, judgement: Judgement, student: Expr, differentiated: Expr | None = None,
-             chain_factors: Sequence[Expr] = ()) -> tuple[str | None, str]:
-    """``(misconception, feedback)`` for an answer judged different from the key."""
+             chain_factors: Sequence[Expr] = (), budget: Budget | None = None) -> Diagnosis:
+    """``(misconception, feedback, hidden feedback)`` for an answer judged different from the key.
+
+    Looking for the region or the factor evaluates both formulas again; that runs under ``budget``
+    (the check's own), and when the budget runs out the plain "not equal" is said.
+    """
+    budget = budget or Budget(math.inf)
+    try:
+        with budget.active():
+            return _diagnose(checker, judgement, student, differentiated, chain_factors)
+    except TimeUp:
+        names = _names(checker)
+        return None, "not equal to the correct answer", f"not equal to the correct answer for some values of {names}"
+
+
+def _names(checker: Checker) -> str:
+    """The problem's variables, for "for some values of x, y" (families by their name)."""
     space = checker.space
+    names = [*space.variables, *space.families]
+    return ", ".join(names) if names else "the variables"
+
+
+def _diagnose(checker: Checker, judgement: Judgement, student: Expr, differentiated: Expr | None,
+              chain_factors: Sequence[Expr]) -> Diagnosis:
+    space = checker.space
+    somewhere = f"not equal to the correct answer for some values of {_names(checker)}"
     need, have = depends_on(checker.key, space), depends_on(student, space)
     if need - have:
         missing = ", ".join(sorted(need - have))
-        return "missing_variable", f"your answer does not depend on {missing}, but the correct one does"
+        text = f"your answer does not depend on {missing}, but the correct one does"
+        return "missing_variable", text, text
     samples = judgement.samples
     usable = [s for s in samples if s.status in _USABLE]
     bad = [s for s in samples if s.status in _BAD]
     if have - need and bad:
         extra = ", ".join(sorted(have - need))
-        return "extra_variable", f"your answer depends on {extra}, but the correct one does not"
+        text = f"your answer depends on {extra}, but the correct one does not"
+        return "extra_variable", text, text
     undefined = [s for s in samples if s.status is Status.STUDENT_UNDEFINED]
     if undefined:
         where = _region(checker, judgement, undefined, samples) or f"at {_point(undefined[0], checker)}"
-        return "undefined_region", f"your answer has no value {where}, where the correct one has"
+        return ("undefined_region", f"your answer has no value {where}, where the correct one has",
+                "your answer has no value at some points where the correct one has")
     if differentiated is not None and _matches(checker, usable, differentiated):
-        return "not_differentiated", "this is the function itself; the question asks for its derivative"
+        text = "this is the function itself; the question asks for its derivative"
+        return "not_differentiated", text, text
     chain = _chain_factor(checker, usable, chain_factors)
     if chain is not None:
-        return "missing_chain_factor", f"missing the chain-rule factor {chain} (the derivative of the inner function)"
+        return ("missing_chain_factor", f"missing the chain-rule factor {chain} (the derivative of the inner function)",
+                "a chain-rule factor is missing (the derivative of an inner function)")
     pattern = _pattern(usable)
     if pattern is not None:
-        return pattern[0], _whole(*pattern)
+        return pattern[0], _whole(*pattern), _WHOLE_HIDDEN[pattern[0]]
     kinks = [s for s in samples if s.kink and s.status in _BAD]
     if kinks and len(kinks) == len(bad):
         s = kinks[0]
-        return "wrong_at_kink", (f"correct except exactly at the kink {_point(s, checker)}: under this problem's "
-                                 f"convention the value there is {_fmt(s.key)}, yours gives {_fmt(s.student)}")
+        return ("wrong_at_kink", (f"correct except exactly at the kink {_point(s, checker)}: under this problem's "
+                                  f"convention the value there is {_fmt(s.key)}, yours gives {_fmt(s.student)}"),
+                "correct except exactly at a kink, where this problem's convention decides the value")
     scale = _scale(samples)
     random_agree = [s for s in samples if s.status is Status.AGREE and not s.point.special
                     and abs(float(s.key)) > 1e-8 * scale]
@@ -88,20 +126,23 @@ def diagnose(checker: Checker, judgement: Judgement, student: Expr, differentiat
         if region is not None:
             inner = _pattern(bad)
             how = f"; there {_there(*inner)}" if inner is not None else ""
-            return "wrong_region", f"correct except {region}{how}"
+            return ("wrong_region", f"correct except {region}{how}",
+                    f"correct for some values of {_names(checker)} but not for others")
     if judgement.exact is False:
         rounded = any(isinstance(n, Num) and n.value.denominator not in (1, 2, 4, 5, 10) for n in walk(student))
         if rounded:
-            return "rounded_constant", ("agrees with the correct answer to many digits but not exactly; "
-                                        "write exact numbers (fractions, e) instead of rounded ones")
-        return None, "close to the correct answer at every point tried, but not exactly equal"
+            text = ("agrees with the correct answer to many digits but not exactly; "
+                    "write exact numbers (fractions, e) instead of rounded ones")
+            return "rounded_constant", text, text
+        text = "close to the correct answer at every point tried, but not exactly equal"
+        return None, text, text
     if not bad:
-        return None, "not equal to the correct answer"
+        return None, "not equal to the correct answer", "not equal to the correct answer"
     s = min(bad, key=lambda s: (not s.point.special, not _nice_point(s), _magnitude(s)))
     if s.student is None:
-        return None, f"not equal to the correct answer: at {_point(s, checker)} yours has no value"
+        return None, f"not equal to the correct answer: at {_point(s, checker)} yours has no value", somewhere
     return None, (f"not equal to the correct answer: at {_point(s, checker)} the correct value is "
-                  f"{_fmt(s.key)}, yours is {_fmt(s.student)}")
+                  f"{_fmt(s.key)}, yours is {_fmt(s.student)}"), somewhere
 
 
 # -- whole-formula patterns ------------------------------------------------------------------------
@@ -133,6 +174,13 @@ def _whole(kind: str, value: float) -> str:
         return f"off by a constant factor: your answer is {_nice(value)} times the correct one"
     more = "more" if value > 0 else "less"
     return f"off by an additive constant: your answer is {_nice(abs(value))} {more} than the correct one"
+
+
+_WHOLE_HIDDEN = {
+    "sign": "has the wrong sign: it is the negative of the correct answer",
+    "constant_factor": "off by a constant factor",
+    "additive_constant": "off by an additive constant",
+}
 
 
 def _there(kind: str, value: float) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from grader.expr import ExpressionError, read_answer
 from grader.expr.nodes import Call, Expr, Neg, Num, Sum, Sym, children, walk
 from grader.expr.parser import _constant_value as constant_value
+from grader.grading.numeric import hidden_comparison
 from grader.grading.result import PartResult, Verdict
 from grader.problemset.model import ExpressionProblem, Tolerance, ToleranceMode
 from grader.problemset.source import kind_of
@@ -46,8 +47,10 @@ def expression_key(problem: ExpressionProblem) -> dict[str, object]:
 
 def grade_expression(problem: ExpressionProblem, submitted: object) -> PartResult:
     """Judge ``submitted`` (text, a number, or None) against the problem's key."""
-    result = _judge(problem, submitted)
+    result = _judge(problem, submitted, Budget(float(problem.options.get("time_limit", TIME_LIMIT_DEFAULT))))
     result.feedback = _sentence(result.feedback)
+    if result.feedback_hidden is not None:
+        result.feedback_hidden = _sentence(result.feedback_hidden)
     return result
 
 
@@ -60,7 +63,8 @@ def _sentence(text: str) -> str:
     return text if text[-1] in ".?!" else text + "."
 
 
-def _judge(problem: ExpressionProblem, submitted: object) -> PartResult:
+def _judge(problem: ExpressionProblem, submitted: object, budget: Budget) -> PartResult:
+    """The verdict; ``budget`` (started before the answer is read) bounds reading, checking and diagnosing."""
     points = problem.points.get("", 0.0)
     result = PartResult(problem.id, submitted, to_plain(_shown(problem)), Verdict.INCORRECT, 0.0, points)
     if submitted is None or (isinstance(submitted, str) and not submitted.strip()):
@@ -101,7 +105,6 @@ def _judge(problem: ExpressionProblem, submitted: object) -> PartResult:
         result.misconception = "unknown_symbol"
         result.feedback = unbound
         return result
-    budget = Budget(float(problem.options.get("time_limit", TIME_LIMIT_DEFAULT)))
     try:
         judgement = checker.judge(tree, budget)
     except (RecursionError, MemoryError):
@@ -117,8 +120,9 @@ def _judge(problem: ExpressionProblem, submitted: object) -> PartResult:
         result.verdict = Verdict.UNDECIDED
         result.feedback = f"could not be decided: {judgement.reason}; flagged for a person"
         return result
-    result.misconception, result.feedback = diagnose(checker, judgement, tree, problem.differentiated,
-                                                     problem.options.get("chain_factors", ()))
+    result.misconception, result.feedback, hidden = diagnose(
+        checker, judgement, tree, problem.differentiated, problem.options.get("chain_factors", ()), budget)
+    result.feedback_hidden = None if hidden == result.feedback else hidden
     return result
 
 
@@ -185,6 +189,7 @@ def _grade_number(result: PartResult, x: float, expected: float, tol: Tolerance)
         result.feedback = f"correct within {tol.describe()}"
     else:
         result.feedback = f"not equal to the correct value {expected:.6g} within {tol.describe()}"
+        result.feedback_hidden = hidden_comparison(x, expected)
     return result
 
 

@@ -7,7 +7,10 @@ non-smooth step took: the region a point lies in, used to say "correct except wh
 
 Errors of arithmetic (``log`` of a negative, division by zero, overflow, no case applies) make the
 formula *undefined* at that point; the caller catches them. Work is bounded: sums count their terms
-against ``MAX_WORK`` per evaluation, and mpmath refuses exponents that would need huge integers.
+against ``MAX_WORK`` per evaluation and test the check's deadline at every term (``TimeUp``), mpmath
+refuses exponents that would need huge integers, and index values take part in arithmetic as the
+backend's numbers, never as Python integers (``(i^1000)^1000`` would otherwise build a 3-million-bit
+integer in one uninterruptible step).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import math
 import operator
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -24,9 +28,10 @@ import mpmath
 
 from grader.expr import library
 from grader.expr.nodes import BinOp, Call, Compare, Cond, Expr, Neg, Num, Piecewise, Sum, Sym, walk
-from grader.symbolic.space import Space
+from grader.symbolic.space import Space, TimeUp, current_deadline
 
 MAX_WORK = 100_000  # sum terms per evaluation
+DEADLINE_NODES = 64  # tree nodes evaluated, at most, between two tests of the deadline inside a sum
 MP_MAX_EXP = 1e6  # |x| beyond which mpmath's exp is refused (the result would need a huge exponent)
 MP_MAX_BITS = 1e7  # |b*log2(a)| beyond which a**b is refused
 
@@ -45,13 +50,14 @@ class WorkLimit(Exception):
 class State:
     """One evaluation: variable values, the kink flag and the branches taken."""
 
-    __slots__ = ("env", "kink", "trace", "work")
+    __slots__ = ("deadline", "env", "kink", "trace", "work")
 
     def __init__(self, env: dict[str, Any], trace: bool = False) -> None:
         self.env = env
         self.kink = False
         self.trace: list[tuple[int, int]] | None = [] if trace else None
         self.work = 0
+        self.deadline = current_deadline()  # of the check this evaluation belongs to
 
 
 Fn = Callable[[State], Any]
@@ -69,6 +75,9 @@ class FloatBackend:
 
     def num(self, q: Fraction) -> Any:
         return float(q)
+
+    def integer(self, k: int) -> Any:
+        return float(k)
 
     def exp(self, x: Any) -> Any:
         return math.exp(x)
@@ -121,6 +130,9 @@ class MpBackend:
 
     def num(self, q: Fraction) -> Any:
         return self.ctx.mpf(q.numerator) / q.denominator
+
+    def integer(self, k: int) -> Any:
+        return self.ctx.mpf(k)
 
     def exp(self, x: Any) -> Any:
         if abs(x) > MP_MAX_EXP:
@@ -369,7 +381,10 @@ class Program:
         B = self.B
         env: dict[str, Any] = {}
         for name, v in values.items():
-            env[name] = v if name in self.space.indices else (B.num(Fraction(v)) if B.name == "mp" else float(v))
+            if name in self.space.indices:
+                env[name] = B.integer(int(v))
+            else:
+                env[name] = B.num(Fraction(v)) if B.name == "mp" else float(v)
         s = State(env, trace)
         for name, fn in self.define_fns:
             env[name] = fn(s)
@@ -436,6 +451,12 @@ class Program:
                 return piecewise
             case Sum(body=body, index=index, lo=lo, hi=hi):
                 fb, flo, fhi = self._expr(body, sites), self._expr(lo, sites), self._expr(hi, sites)
+                nodes = list(walk(body))
+                # the index as a number of the backend only where arithmetic uses it (z_k only looks it up)
+                as_number = B.integer if any(isinstance(n, Sym) and n.name == index for n in nodes) else None
+                # test the deadline every term of a large body, every few terms of a small one (the test
+                # costs about as much as evaluating a few nodes)
+                every = max(1, DEADLINE_NODES // len(nodes))
 
                 def summation(s: State) -> Any:
                     low, high = flo(s), fhi(s)
@@ -447,8 +468,11 @@ class Program:
                         raise WorkLimit(f"a sum needs more than {MAX_WORK} terms")
                     saved = s.env.get(index)
                     total: Any = 0 * B.num(Fraction(0))
+                    deadline = s.deadline
                     for k in range(low, high + 1):
-                        s.env[index] = k
+                        if k % every == 0 and time.monotonic() > deadline:
+                            raise TimeUp("the check took longer than its time bound (inside a sum)")
+                        s.env[index] = k if as_number is None else as_number(k)
                         total = total + fb(s)
                     if saved is None:
                         s.env.pop(index, None)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +23,19 @@ MAX_INDEX_RANGE = 9  # indices run over at most 9 values, so that w_12 reads una
 
 class TimeUp(Exception):
     """The check ran out of its time (or work) budget."""
+
+
+_ACTIVE = threading.local()
+
+
+def current_deadline() -> float:
+    """The ``time.monotonic()`` deadline of the check running in this thread (infinite outside one).
+
+    Evaluations read it when they start and test it inside their loops (every sum term, every exact
+    operation), so a check stops within one small step of its bound even inside one long evaluation.
+    """
+    deadline: float = getattr(_ACTIVE, "deadline", math.inf)
+    return deadline
 
 
 @dataclass
@@ -33,12 +49,32 @@ class Budget:
     def deadline(self) -> float:
         return self.start + self.seconds
 
+    @property
+    def message(self) -> str:
+        return f"the check took longer than its {self.seconds:g} s bound"
+
     def check(self) -> None:
         if time.monotonic() > self.deadline:
-            raise TimeUp(f"the check took longer than its {self.seconds:g} s bound")
+            raise TimeUp(self.message)
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
+
+    @contextmanager
+    def active(self) -> Iterator[Budget]:
+        """Make this the deadline that evaluations in this thread test (an enclosing earlier one stays)."""
+        before = current_deadline()
+        _ACTIVE.deadline = min(before, self.deadline)
+        try:
+            yield self
+        finally:
+            _ACTIVE.deadline = before
+
+
+def past(deadline: float) -> None:
+    """Raise ``TimeUp`` if ``deadline`` (from ``current_deadline``) has passed."""
+    if time.monotonic() > deadline:
+        raise TimeUp("the check took longer than its time bound")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,17 @@ from grader.service.loaded import loaded_set
 from grader.service.models import ProblemSet, RegradeJob, SetVersion, Submission, User
 from grader.service.store.jobs import get_job, list_jobs, start_regrade
 from grader.service.store.reports import class_results, set_show_expected
-from grader.service.store.sets import current_version, enrol_names, enrolled, owned_set, sets_for, upload_set, versions
+from grader.service.store.sets import (
+    current_version,
+    enrol_names,
+    enrolled,
+    owned_set,
+    set_submissions_per_hour,
+    sets_for,
+    upload_set,
+    versions,
+)
+from grader.service.store.submissions import hourly_limit
 from grader.service.store.users import USER_NAME
 
 from .charts import histogram_svg
@@ -32,6 +42,8 @@ from .session import JsonUser, PageInstructor, PageRoute, PostedForm
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 json_router = APIRouter(include_in_schema=False)
 
+#: the largest hourly submission limit the settings form takes
+MAX_PER_HOUR = 100_000
 #: lines of the file shown on each side of a line an error names
 CONTEXT_LINES = 3
 _FILE_NAME = re.compile(r"[^A-Za-z0-9._ -]")
@@ -56,14 +68,20 @@ def sets_page(request: Request, session: SessionDep, user: User) -> Response:
 
 
 def set_page(request: Request, session: SessionDep, user: User, problem_set: ProblemSet, message: str = "",
-             *, enrol_error: str | None = None, names: str = "", status: int = 200) -> Response:
+             *, enrol_error: str | None = None, names: str = "", status: int = 200,
+             settings_error: str | None = None, per_hour_typed: str | None = None) -> Response:
     version = current_version(session, problem_set=problem_set)
+    default = request.app.state.service.settings.submissions_per_hour
+    per_hour = per_hour_typed if per_hour_typed is not None else (
+        "" if problem_set.submissions_per_hour is None else str(problem_set.submissions_per_hour))
     submissions = session.scalar(select(func.count()).where(Submission.problem_set_id == problem_set.id)) or 0
     return render(request, "instructor_set.html", status=status, title=version.title, problem_set=problem_set,
                   version=version, versions=list(reversed(versions(session, problem_set=problem_set))),
                   students=enrolled(session, problem_set=problem_set), submissions=submissions,
                   jobs=list_jobs(session, problem_set=problem_set)[:5], numbers=_numbers(session, problem_set),
-                  message=MESSAGES.get(message, ""), enrol_error=enrol_error, names=names)
+                  message=MESSAGES.get(message, ""), enrol_error=enrol_error, names=names,
+                  settings_error=settings_error, per_hour=per_hour, default_per_hour=default,
+                  effective_per_hour=hourly_limit(problem_set, default))
 
 
 def _numbers(session: SessionDep, problem_set: ProblemSet) -> dict[int, int]:
@@ -137,9 +155,19 @@ def add_students(request: Request, set_id: str, user: PageInstructor, form: Post
 
 
 @router.post("/sets/{set_id}/settings")
-def save_settings(set_id: str, user: PageInstructor, form: PostedForm, session: SessionDep) -> Response:
+def save_settings(request: Request, set_id: str, user: PageInstructor, form: PostedForm,
+                  session: SessionDep) -> Response:
     problem_set = owned_set(session, user=user, name=set_id)
+    typed = form.get("submissions_per_hour").strip()
+    per_hour: int | None = None
+    if typed:
+        if not typed.isdecimal() or int(typed) > MAX_PER_HOUR:
+            return set_page(request, session, user, problem_set, status=422, per_hour_typed=typed,
+                            settings_error=f"Submissions per hour must be a whole number from 0 (no limit) to "
+                                           f"{MAX_PER_HOUR}, or empty for the service's default.")
+        per_hour = int(typed)
     set_show_expected(session, problem_set=problem_set, show=form.get("show_expected") == "on")
+    set_submissions_per_hour(session, problem_set=problem_set, per_hour=per_hour)
     session.commit()
     return RedirectResponse(f"/sets/{set_id}?done=settings#settings", status_code=303)
 

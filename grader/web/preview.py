@@ -20,7 +20,7 @@ from grader.expr.mathml import MathMLError, to_mathml
 from grader.expr.parser import MAX_LENGTH
 from grader.grading.numeric import MAX_NUMERIC_TEXT, NumberError, read_number
 from grader.problemset.model import ExpressionProblem, Problem
-from grader.service.api.deps import SessionDep
+from grader.service.api.deps import ServiceDep, SessionDep
 from grader.service.errors import NotFound
 from grader.service.loaded import loaded_set
 from grader.service.store.sets import current_version, visible_set
@@ -105,8 +105,12 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
 @router.post("/preview")
-def read_preview(body: PreviewIn, session: SessionDep, user: JsonUser) -> dict[str, Any]:
-    """Read a typed answer for one problem and return it as MathML, or the reason it cannot be read."""
+def read_preview(body: PreviewIn, session: SessionDep, user: JsonUser, service: ServiceDep) -> dict[str, Any]:
+    """Read a typed answer for one problem and return it as MathML, or the reason it cannot be read.
+
+    Rate limited per user (429 with Retry-After when the user's preview bucket is empty).
+    """
+    service.limiter.take("preview", user.id)
     problem_set = visible_set(session, user=user, name=body.set)
     ps = loaded_set(current_version(session, problem_set=problem_set))
     try:

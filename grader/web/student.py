@@ -22,7 +22,7 @@ from grader.expr.nodes import Call
 from grader.key import variant_values
 from grader.problemset.model import ExpressionProblem, NetworkProblem, Problem
 from grader.service.api.deps import ServiceDep, SessionDep
-from grader.service.errors import NotFound
+from grader.service.errors import NotFound, TooManyRequests
 from grader.service.loaded import loaded_set
 from grader.service.models import ProblemSet, User
 from grader.service.store.reports import attempts, latest_answers, status_of, student_set, student_sets
@@ -45,7 +45,8 @@ def sets_page(request: Request, session: SessionDep, user: User) -> Response:
 def set_page(request: Request, session: SessionDep, user: User, problem_set: ProblemSet) -> Response:
     summary = student_set(session, problem_set=problem_set, student=user)
     first = summary.problems[0].id if summary.problems else ""
-    history = attempts(session, problem_set=problem_set, student=user, problem_id=first)
+    history = attempts(session, problem_set=problem_set, student=user, problem_id=first,
+                       reveal=problem_set.show_expected)
     return render(request, "student_set.html", title=summary.title, summary=summary, history=history)
 
 
@@ -123,7 +124,8 @@ def problem_page(request: Request, session: SessionDep, user: User, problem_set:
     if isinstance(problem, NetworkProblem):
         v = variant_values(ps, problem, user.name)
         values = {**v["given"], **v["params"]}
-    history = attempts(session, problem_set=problem_set, student=user, problem_id=problem_id)
+    history = attempts(session, problem_set=problem_set, student=user, problem_id=problem_id,
+                       reveal=problem_set.show_expected)
     previous = latest_answers(session, problem_set=problem_set, student=user).get(problem_id)
     fields = _fields(problem, previous, typed)
     previews = {f.index: preview_for(problem, f.value) for f in fields if f.value}
@@ -167,7 +169,16 @@ def submit(request: Request, set_id: str, problem_id: str, user: PageStudent, fo
     answers[problem_id] = answer
     text = yaml.safe_dump({"problem_set": set_id, "student": user.name, "answers": answers}, sort_keys=False,
                           allow_unicode=True)
-    submission = create_submission(session, problem_set=problem_set, student=user, text=text, file="answers")
+    try:
+        service.limiter.take("submit", user.id)
+        submission = create_submission(session, problem_set=problem_set, student=user, text=text, file="answers",
+                                       default_per_hour=service.settings.submissions_per_hour)
+    except TooManyRequests as exc:
+        session.rollback()
+        page = problem_page(request, session, user, problem_set, problem_id, typed=typed, status=429,
+                            error=f"Not submitted: {exc.message}.")
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     session.commit()  # stored before it is handed to a grader, as the API does
     service.dispatcher.grade(submission.id, submission.set_version_id)
     return RedirectResponse(f"/sets/{set_id}/problems/{problem_id}?submitted={submission.id}#feedback",

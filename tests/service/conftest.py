@@ -31,9 +31,10 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings(migrated_template: Path, tmp_path: Path) -> Settings:
     path = tmp_path / "grader.db"
     shutil.copy(migrated_template, path)
-    # The sweep is left to its own tests: here every piece of work is handed over at once.
+    # The sweep is left to its own tests: here every piece of work is handed over at once. So are the limits on
+    # how often one user may submit or preview (tests/service/test_api_limits.py turns them on).
     return Settings(database_url=f"sqlite:///{path}", broker_url="", max_body_bytes=BODY_LIMIT,
-                    sweep_interval=3600)
+                    sweep_interval=3600, submissions_per_hour=0, submit_burst=0, preview_burst=0)
 
 
 @dataclass

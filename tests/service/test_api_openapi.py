@@ -10,6 +10,7 @@ ENDPOINTS = {
     ("post", "/api/v1/users"), ("get", "/api/v1/sets"), ("post", "/api/v1/sets"), ("get", "/api/v1/sets/{set_id}"),
     ("put", "/api/v1/sets/{set_id}"), ("get", "/api/v1/sets/{set_id}/source"), ("get", "/api/v1/sets/{set_id}/key"),
     ("get", "/api/v1/sets/{set_id}/problems/{problem_id}"), ("get", "/api/v1/sets/{set_id}/students"),
+    ("get", "/api/v1/sets/{set_id}/settings"), ("patch", "/api/v1/sets/{set_id}/settings"),
     ("post", "/api/v1/sets/{set_id}/students"), ("delete", "/api/v1/sets/{set_id}/students/{name}"),
     ("post", "/api/v1/sets/{set_id}/submissions"), ("get", "/api/v1/sets/{set_id}/submissions"),
     ("get", "/api/v1/submissions/{submission_id}"), ("post", "/api/v1/sets/{set_id}/regrades"),

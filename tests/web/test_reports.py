@@ -12,7 +12,7 @@ from grader.service.store.reports import (
     set_show_expected,
     student_set,
     student_sets,
-    without_expected,
+    student_view,
 )
 from grader.service.store.sets import get_set
 from grader.service.store.users import get_user
@@ -115,15 +115,28 @@ def test_histogram_bins(scores: list[float], max_score: float, counts: list[int]
     assert bins[0].low == 0.0 and bins[-1].high == max_score
 
 
-def test_without_expected_removes_only_expected_values() -> None:
-    result = {"score": 1.0, "problems": [{"id": "q1", "parts": [{"quantity": "z", "expected": 1.1, "verdict":
-                                                                  "correct", "feedback": "Correct."}]}]}
-    hidden = without_expected(result)
+def test_student_view_hides_expected_values_and_revealing_feedback() -> None:
+    part = {"quantity": "z", "expected": 1.1, "verdict": "incorrect", "feedback": "Not correct: off by 12%.",
+            "feedback_hidden": "Not correct: too large in magnitude."}
+    result = {"score": 0.0, "problems": [{"id": "q1", "parts": [part]}]}
+    hidden = student_view(result, reveal=False)
     assert hidden is not None
-    assert hidden["problems"][0]["parts"] == [{"quantity": "z", "expected": None, "verdict": "correct",
-                                               "feedback": "Correct."}]
-    assert result["problems"][0]["parts"][0]["expected"] == 1.1  # type: ignore[index]
-    assert without_expected(None) is None
+    assert hidden["problems"][0]["parts"] == [{"quantity": "z", "expected": None, "verdict": "incorrect",
+                                               "feedback": "Not correct: too large in magnitude."}]
+    shown = student_view(result, reveal=True)
+    assert shown is not None
+    assert shown["problems"][0]["parts"] == [{"quantity": "z", "expected": 1.1, "verdict": "incorrect",
+                                              "feedback": "Not correct: off by 12%."}]
+    assert result["problems"][0]["parts"][0] == part  # type: ignore[index]  # the stored result is untouched
+    assert student_view(None, reveal=False) is None
+
+
+def test_a_result_stored_before_the_hidden_wording_says_only_not_correct() -> None:
+    old = {"quantity": "z", "expected": 1.1, "verdict": "incorrect", "feedback": "Not correct: off by 12%."}
+    right = {"quantity": "h", "expected": 0.5, "verdict": "correct", "feedback": "Correct."}
+    result = student_view({"problems": [{"id": "q1", "parts": [old, right]}]}, reveal=False)
+    assert result is not None
+    assert [p["feedback"] for p in result["problems"][0]["parts"]] == ["Not correct.", "Correct."]
 
 
 def test_students_see_expected_values_only_once_allowed(env: Env, course: Course) -> None:

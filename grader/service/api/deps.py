@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from grader.service.dispatch import Dispatcher
 from grader.service.errors import Forbidden, Invalid, Unauthorized
 from grader.service.models import Role, User
+from grader.service.ratelimit import Rate, RateLimiter
 from grader.service.settings import Settings
 from grader.service.store.users import user_by_token
 
@@ -26,6 +27,13 @@ class Service:
     engine: Engine
     factory: sessionmaker[Session]
     dispatcher: Dispatcher
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter({}))
+
+    @classmethod
+    def limiter_for(cls, settings: Settings) -> RateLimiter:
+        """The per-user token buckets the settings ask for."""
+        return RateLimiter({"submit": Rate(settings.submit_burst, settings.submit_per_minute),
+                            "preview": Rate(settings.preview_burst, settings.preview_per_minute)})
 
 
 def get_service(request: Request) -> Service:

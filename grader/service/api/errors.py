@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from grader.problemset.source import InputError
-from grader.service.errors import ServiceError
+from grader.service.errors import ServiceError, TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,16 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return JSONResponse(exc.as_dict(), status_code=exc.status, headers=headers)
+    return JSONResponse(exc.as_dict(), status_code=exc.status, headers=error_headers(exc))
+
+
+def error_headers(exc: ServiceError) -> dict[str, str] | None:
+    """The headers an error's status calls for: a challenge with 401, the wait with 429."""
+    if exc.status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, TooManyRequests):
+        return {"Retry-After": str(exc.retry_after)}
+    return None
 
 
 async def _input_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -37,7 +37,8 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
     settings = settings or Settings()
     engine = make_engine(settings.database_url, pool_size=10)
     factory = make_sessionmaker(engine)
-    service = Service(settings, engine, factory, dispatcher or make_dispatcher(settings, factory, background=True))
+    service = Service(settings, engine, factory, dispatcher or make_dispatcher(settings, factory, background=True),
+                      Service.limiter_for(settings))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

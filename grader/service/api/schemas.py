@@ -50,6 +50,23 @@ class UploadOut(BaseModel):
                                                  "POST /sets/{id}/regrades grades them")
 
 
+class SetSettingsIn(BaseModel):
+    """Fields left out stay as they are."""
+
+    show_expected: bool | None = Field(default=None, description="whether students see expected values "
+                                       "(and feedback that would give them away)")
+    submissions_per_hour: int | None = Field(default=None, ge=0, le=100_000, description="answers files one "
+                                             "student may submit to this set in any hour; 0: no limit; null: "
+                                             "the service's default")
+
+
+class SetSettingsOut(BaseModel):
+    show_expected: bool
+    submissions_per_hour: int | None = Field(description="the set's own limit; null: the service's default")
+    default_submissions_per_hour: int = Field(description="the service's default (GRADER_SUBMISSIONS_PER_HOUR)")
+    effective_submissions_per_hour: int = Field(description="the limit in force; 0: no limit")
+
+
 class StudentsIn(BaseModel):
     students: list[str] = Field(min_length=1, max_length=10_000, description="user names of students")
 

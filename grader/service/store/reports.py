@@ -122,8 +122,12 @@ class Attempt:
     total_max: float | None
 
 
-def attempts(session: Session, *, problem_set: ProblemSet, student: User, problem_id: str) -> list[Attempt]:
-    """The student's submissions to the set, newest first, each with its answer and parts for one problem."""
+def attempts(session: Session, *, problem_set: ProblemSet, student: User, problem_id: str,
+             reveal: bool = True) -> list[Attempt]:
+    """The student's submissions to the set, newest first, each with its answer and parts for one problem.
+
+    Without ``reveal`` each part is as ``student_part`` shows it while expected values are hidden.
+    """
     rows = list_submissions(session, problem_set=problem_set, student=student, limit=ATTEMPTS_SHOWN)
     total = session.scalar(select(func.count()).where(Submission.problem_set_id == problem_set.id,
                                                       Submission.student_id == student.id)) or 0
@@ -141,7 +145,7 @@ def attempts(session: Session, *, problem_set: ProblemSet, student: User, proble
             answer=submitted_answers(submission).get(problem_id),
             score=None if problem is None else float(problem["score"]),
             max_score=None if problem is None else float(problem["max_score"]),
-            parts=[] if problem is None else list(problem.get("parts", [])),
+            parts=[] if problem is None else [student_part(p, reveal=reveal) for p in problem.get("parts", [])],
             error=None if grade is None else grade.error,
             total=None if grade is None else grade.score, total_max=None if grade is None else grade.max_score))
     return out
@@ -162,13 +166,36 @@ def _version_numbers(session: Session, *, problem_set: ProblemSet) -> dict[int, 
     return {vid: number for vid, number in rows}
 
 
-def without_expected(result: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A graded result with every part's expected value removed (for students, until the instructor allows)."""
+def student_view(result: dict[str, Any] | None, *, reveal: bool) -> dict[str, Any] | None:
+    """A stored result as its student may see it.
+
+    With ``reveal`` (the set's show_expected) everything; otherwise every part's expected value is removed
+    and its feedback is the wording that says nothing of the key (``feedback_hidden``, stored beside the
+    full one, so switching show_expected needs no regrade). The instructor reads the stored result as it is.
+    """
     if result is None:
         return None
-    problems = [{**p, "parts": [{**part, "expected": None} for part in p.get("parts", [])]}
+    problems = [{**p, "parts": [student_part(part, reveal=reveal) for part in p.get("parts", [])]}
                 for p in result.get("problems", [])]
     return {**result, "problems": problems}
+
+
+#: feedback for a wrong part stored before the hidden wording existed: it may quote the key
+_UNSAFE_BEFORE_HIDDEN = ("incorrect",)
+
+
+def student_part(part: dict[str, Any], *, reveal: bool) -> dict[str, Any]:
+    """One part of a result as its student may see it (see ``student_view``)."""
+    out = dict(part)
+    hidden = out.pop("feedback_hidden", None)
+    if reveal:
+        return out
+    out["expected"] = None
+    if hidden is not None:
+        out["feedback"] = hidden
+    elif out.get("verdict") in _UNSAFE_BEFORE_HIDDEN:
+        out["feedback"] = "Not correct."
+    return out
 
 
 def set_show_expected(session: Session, *, problem_set: ProblemSet, show: bool) -> None:

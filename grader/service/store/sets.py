@@ -186,3 +186,11 @@ def enrolled(session: Session, *, problem_set: ProblemSet) -> list[User]:
 
 def version_count(session: Session, *, problem_set: ProblemSet) -> int:
     return session.scalar(select(func.count()).where(SetVersion.problem_set_id == problem_set.id)) or 0
+
+
+def set_submissions_per_hour(session: Session, *, problem_set: ProblemSet, per_hour: int | None) -> None:
+    """The set's hourly submission limit per student (0: none; None: the service's default)."""
+    if per_hour is not None and per_hour < 0:
+        raise Invalid("submissions_per_hour must be 0 (no limit) or more")
+    problem_set.submissions_per_hour = per_hour
+    session.flush()

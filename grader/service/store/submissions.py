@@ -3,29 +3,39 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from grader.grading.answers import Answers, read_answers
-from grader.service.errors import Forbidden, Invalid, NotFound
-from grader.service.models import Grade, ProblemSet, Role, SetVersion, Submission, User
+from grader.service.db import utcnow
+from grader.service.errors import Forbidden, Invalid, NotFound, TooManyRequests
+from grader.service.models import Enrolment, Grade, ProblemSet, Role, SetVersion, Submission, User
 from grader.service.store.sets import current_version, is_enrolled
+
+HOUR = timedelta(hours=1)
 
 
 def create_submission(session: Session, *, problem_set: ProblemSet, student: User, text: str,
-                      file: str = "<answers>") -> Submission:
+                      file: str = "<answers>", default_per_hour: int = 0) -> Submission:
     """Check an answers file against the set and store it exactly as received.
 
     A file that cannot be read raises ``AnswersError``; one for another set or student, or naming problems
-    the set does not have, raises ``Invalid``/``Forbidden``. Nothing is stored then.
+    the set does not have, raises ``Invalid``/``Forbidden``; a student past the set's hourly limit
+    (``problem_sets.submissions_per_hour``, else ``default_per_hour``; 0 is no limit) gets
+    ``TooManyRequests``. Nothing is stored then.
     """
     if student.role is not Role.STUDENT:
         raise Forbidden("only students submit answers")
     if not is_enrolled(session, problem_set=problem_set, user=student):
         raise Forbidden(f"you are not enrolled in problem set {problem_set.name!r}")
+    limit = hourly_limit(problem_set, default_per_hour)
+    if limit:
+        check_hourly_limit(session, problem_set=problem_set, student=student, limit=limit)
     answers = read_answers(text, file)
     if answers.problem_set != problem_set.name:
         raise Invalid(f"the answers are for problem set {answers.problem_set!r}, not {problem_set.name!r}",
@@ -44,6 +54,43 @@ def create_submission(session: Session, *, problem_set: ProblemSet, student: Use
     session.add(submission)
     session.flush()
     return submission
+
+
+def hourly_limit(problem_set: ProblemSet, default: int) -> int:
+    """Submissions one student may make to this set in any hour: the set's own number, else the default."""
+    return default if problem_set.submissions_per_hour is None else problem_set.submissions_per_hour
+
+
+def check_hourly_limit(session: Session, *, problem_set: ProblemSet, student: User, limit: int,
+                       now: datetime | None = None) -> None:
+    """Raise ``TooManyRequests`` (with the seconds until one is free) if the student has used up the hour.
+
+    The count comes from the stored submissions, so it holds across API processes. The student's
+    enrolment row is written first (to itself): that takes its row lock on PostgreSQL and the write lock
+    on SQLite until the transaction ends, so two requests of one student are counted one after the other.
+    """
+    session.execute(update(Enrolment).where(Enrolment.problem_set_id == problem_set.id,
+                                            Enrolment.user_id == student.id)
+                    .values(user_id=Enrolment.user_id).execution_options(synchronize_session=False))
+    now = now or utcnow()
+    since = now - HOUR
+    recent = list(session.scalars(
+        select(Submission.created_at).where(Submission.problem_set_id == problem_set.id,
+                                            Submission.student_id == student.id, Submission.created_at > since)
+        .order_by(Submission.created_at.desc()).limit(limit)))
+    if len(recent) < limit:
+        return
+    free_at = recent[-1] + HOUR  # the oldest of the last ``limit`` leaves the hour then
+    wait = max(1, math.ceil((free_at - now).total_seconds()))
+    raise TooManyRequests(f"at most {limit} submissions an hour to problem set {problem_set.name!r}; the next one "
+                          f"is possible in {_duration(wait)}", retry_after=wait)
+
+
+def _duration(seconds: int) -> str:
+    minutes, rest = divmod(seconds, 60)
+    if not minutes:
+        return f"{rest} s"
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
 def parsed_form(answers: Answers) -> dict[str, Any] | None:

@@ -11,11 +11,20 @@ from grader.key import answer_key, problem_view
 from grader.service.errors import Forbidden, NotFound
 from grader.service.loaded import loaded_set
 from grader.service.models import Grade, ProblemSet, Role, SetVersion, Submission
-from grader.service.store.sets import current_version, owned_set, sets_for, upload_set, visible_set
+from grader.service.store.reports import set_show_expected
+from grader.service.store.sets import (
+    current_version,
+    owned_set,
+    set_submissions_per_hour,
+    sets_for,
+    upload_set,
+    visible_set,
+)
+from grader.service.store.submissions import hourly_limit
 
-from ..deps import FILE_BODY, BodyText, CurrentUser, Instructor, SessionDep
+from ..deps import FILE_BODY, BodyText, CurrentUser, Instructor, ServiceDep, SessionDep
 from ..present import set_out
-from ..schemas import SetOut, UploadOut
+from ..schemas import SetOut, SetSettingsIn, SetSettingsOut, UploadOut
 
 router = APIRouter(prefix="/sets", tags=["problem sets"])
 
@@ -102,3 +111,31 @@ def read_problem(set_id: str, problem_id: str, session: SessionDep, user: Curren
         raise Forbidden("students see only their own variant")
     whose = user.name if user.role is Role.STUDENT else (student or "")
     return problem_view(ps, whose, problem_id)
+
+
+@router.get("/{set_id}/settings", response_model=SetSettingsOut)
+def read_settings(set_id: str, session: SessionDep, user: Instructor, service: ServiceDep) -> SetSettingsOut:
+    """What students of the set see, and how often they may submit."""
+    return _settings_out(owned_set(session, user=user, name=set_id), service.settings.submissions_per_hour)
+
+
+@router.patch("/{set_id}/settings", response_model=SetSettingsOut)
+def change_settings(set_id: str, body: SetSettingsIn, session: SessionDep, user: Instructor,
+                    service: ServiceDep) -> SetSettingsOut:
+    """Change the fields given: ``show_expected``, ``submissions_per_hour`` (null: back to the default).
+
+    Both take effect at once, with no regrade: the stored results hold the feedback in both wordings.
+    """
+    problem_set = owned_set(session, user=user, name=set_id)
+    if body.show_expected is not None:
+        set_show_expected(session, problem_set=problem_set, show=body.show_expected)
+    if "submissions_per_hour" in body.model_fields_set:
+        set_submissions_per_hour(session, problem_set=problem_set, per_hour=body.submissions_per_hour)
+    session.commit()
+    return _settings_out(problem_set, service.settings.submissions_per_hour)
+
+
+def _settings_out(problem_set: ProblemSet, default: int) -> SetSettingsOut:
+    return SetSettingsOut(show_expected=problem_set.show_expected,
+                          submissions_per_hour=problem_set.submissions_per_hour, default_submissions_per_hour=default,
+                          effective_submissions_per_hour=hourly_limit(problem_set, default))

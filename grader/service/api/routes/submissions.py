@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from grader.service.errors import Forbidden, NotFound
 from grader.service.models import Role
-from grader.service.store.reports import without_expected
+from grader.service.store.reports import student_view
 from grader.service.store.sets import current_version, visible_set
 from grader.service.store.submissions import (
     create_submission,
@@ -25,13 +25,19 @@ router = APIRouter(tags=["submissions"])
 
 
 @router.post("/sets/{set_id}/submissions", response_model=SubmissionOut, status_code=status.HTTP_202_ACCEPTED,
-             openapi_extra=FILE_BODY)
+             openapi_extra=FILE_BODY, responses={429: {"description": "too many submissions (the set's hourly "
+                                                        "limit, or this user's rate); Retry-After says when"}})
 def submit(set_id: str, session: SessionDep, user: Student, text: BodyText, service: ServiceDep,
            response: Response) -> SubmissionOut:
-    """Submit an answers file (SPEC section 3) as the body. It is stored, then graded; poll its URL for the grade."""
+    """Submit an answers file (SPEC section 3) as the body. It is stored, then graded; poll its URL for the grade.
+
+    A student may submit at most the set's ``submissions_per_hour`` files in any hour, and each user's
+    requests are rate limited; past either the answer is 429 with ``Retry-After``.
+    """
     problem_set = visible_set(session, user=user, name=set_id)
+    service.limiter.take("submit", user.id)
     submission = create_submission(session, problem_set=problem_set, student=user, text=text,
-                                   file="answers")
+                                   file="answers", default_per_hour=service.settings.submissions_per_hour)
     session.commit()  # stored before it is queued: if queuing fails, the sweep queues it
     service.dispatcher.grade(submission.id, submission.set_version_id)
     response.headers["Location"] = f"/api/v1/submissions/{submission.id}"
@@ -73,6 +79,7 @@ def read_submission(submission_id: int, session: SessionDep, user: CurrentUser) 
     view = visible_submission(session, user=user, submission_id=submission_id)
     out = submission_out(session, view.submission, view.problem_set, view.student, view.grade,
                          view.current_version)
-    if out.grade is not None and user.role is Role.STUDENT and not view.problem_set.show_expected:
-        out.grade.result = without_expected(out.grade.result)  # until the instructor allows it
+    if out.grade is not None and user.role is Role.STUDENT:
+        # expected values and feedback that would pin them down stay hidden until the instructor allows
+        out.grade.result = student_view(out.grade.result, reveal=view.problem_set.show_expected)
     return out
