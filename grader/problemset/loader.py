@@ -7,6 +7,7 @@ from typing import Any
 
 from grader.problemset.context import ID, Context
 from grader.problemset.model import FOLLOW_THROUGH_CREDIT_DEFAULT, Problem, ProblemSet, Tolerance
+from grader.problemset.reader import PROBLEM_SET_LIMITS
 from grader.problemset.source import ProblemSetError, read_document, read_text_file
 
 SET_FIELDS = {"id", "title", "problems", "tolerance", "follow_through_credit", "description"}
@@ -15,7 +16,7 @@ KINDS = ("network", "expression")
 
 def load_problem_set(text: str, file: str = "<problem set>") -> ProblemSet:
     """Parse and validate a problem set; raise ``ProblemSetError`` naming file, problem, field and line."""
-    doc = read_document(text, file, ProblemSetError)
+    doc = read_document(text, file, ProblemSetError, PROBLEM_SET_LIMITS)
     ctx = Context(doc)
     data = ctx.mapping(doc.data)
     ctx.check_keys(data, SET_FIELDS, "the problem set")
@@ -68,4 +69,4 @@ def _load_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credi
 
 
 def load_problem_set_file(path: str | Path) -> ProblemSet:
-    return load_problem_set(read_text_file(path, ProblemSetError), str(path))
+    return load_problem_set(read_text_file(path, ProblemSetError, PROBLEM_SET_LIMITS), str(path))
