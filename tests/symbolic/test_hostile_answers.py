@@ -87,3 +87,13 @@ def test_huge_and_deeply_nested_answers_are_invalid_quickly() -> None:
         assert time.perf_counter() - start < 0.5
         assert result.verdict is Verdict.INVALID
         assert "too" in result.feedback
+
+
+def test_a_number_no_float_holds_makes_only_that_answer_invalid() -> None:
+    for answer in ("1e400*x", "sigma(x)*(1 - sigma(x)) + 1e309", "x^2/1e309", 10**400, float("inf"), "1e309"):
+        result = grade_expression(sigmoid_problem(), answer)
+        assert result.verdict is Verdict.INVALID, answer
+        assert "too large to compare" in result.feedback
+        assert not isinstance(result.submitted, int) or abs(result.submitted) < 10**300
+    tiny = grade_expression(sigmoid_problem(), "sigma(x)*(1 - sigma(x)) + 1e-400")  # held, and told apart
+    assert tiny.verdict is Verdict.INCORRECT and "not exactly" in tiny.feedback
