@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from grader.expr.build import chain
 from grader.expr.nodes import BinOp, Call, Expr, Neg, Num, Sym
 from grader.problemset.context import Context
 from grader.problemset.model import Layer, Value
@@ -38,10 +39,8 @@ class Expanded:
 
 
 def _sum(terms: list[Expr]) -> Expr:
-    out = terms[0]
-    for t in terms[1:]:
-        out = BinOp("+", out, t)
-    return out
+    """``t1 + t2 + ...``: left to right as written by hand, balanced when long (a wide layer stays shallow)."""
+    return chain(terms[0], [("+", 0, t) for t in terms[1:]])
 
 
 def _num(x: float | int) -> Num:

@@ -12,8 +12,8 @@ from fractions import Fraction
 from typing import Any
 
 from grader.expr import ExpressionError, read_answer
+from grader.expr.build import constant_value
 from grader.expr.nodes import Call, Expr, Neg, Num, Sum, Sym, children, walk
-from grader.expr.parser import _constant_value as constant_value
 from grader.grading.numeric import NumberError, as_submitted, read_number
 from grader.grading.result import PartResult, Verdict
 from grader.problemset.model import ExpressionProblem, Tolerance, ToleranceMode
