@@ -26,9 +26,10 @@ class Context:
     problem: str | None = None
     base: Path = ()
     warnings: list[str] = field(default_factory=list)
+    sizes: dict[str, int] = field(default_factory=dict)  # what the set has built so far (problemset.limits)
 
     def at(self, problem: str | None, base: Path) -> Context:
-        return Context(self.doc, problem, base, self.warnings)
+        return Context(self.doc, problem, base, self.warnings, self.sizes)
 
     def fail(self, message: str, *path: str | int) -> NoReturn:
         full = (*self.base, *path)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.problemset.context import ID, Context
+from grader.problemset.limits import check_problem_count
 from grader.problemset.model import FOLLOW_THROUGH_CREDIT_DEFAULT, Problem, ProblemSet, Tolerance
 from grader.problemset.reader import PROBLEM_SET_LIMITS
 from grader.problemset.source import ProblemSetError, read_document, read_text_file
@@ -35,6 +36,7 @@ def load_problem_set(text: str, file: str = "<problem set>") -> ProblemSet:
     raw_problems = data.get("problems")
     if not isinstance(raw_problems, list) or not raw_problems:
         ctx.fail("problems must be a non-empty list", "problems")
+    check_problem_count(raw_problems, ctx)
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_problems):
