@@ -10,7 +10,7 @@ import yaml
 
 from grader.grading.answers import Answers
 from grader.grading.grade import grade
-from grader.problemset.limits import MAX_LAYER_WIDTH, MAX_NETWORK_SIZE, MAX_PROBLEMS, MAX_SET_NETWORK_SIZE
+from grader.problemset.limits import MAX_LAYER_WIDTH, MAX_PROBLEM_SIZE, MAX_PROBLEMS, MAX_SET_SIZE
 from grader.problemset.loader import load_problem_set
 from grader.problemset.model import NetworkProblem, ProblemSet
 from grader.problemset.source import ProblemSetError
@@ -90,7 +90,7 @@ def test_a_forward_network_is_counted_as_it_is_read() -> None:
     text = text_of(problem)
     error = refused(text)
     assert error.field == "forward.L" and "too large" in error.message and error.line == line_of(text, "  L: ")
-    many = {**problem, "given": {f"x{k}": 1.0 for k in range(MAX_NETWORK_SIZE + 1)}, "forward": {"L": "w*x0"}}
+    many = {**problem, "given": {f"x{k}": 1.0 for k in range(MAX_PROBLEM_SIZE + 1)}, "forward": {"L": "w*x0"}}
     assert refused(text_of(many)).field == "given"
 
 
@@ -98,7 +98,7 @@ def test_the_set_is_bounded_as_a_whole() -> None:
     problems = [layered([30], inputs=20, pid=f"q{k}") for k in range(3)]  # about 2,100 each
     error = refused(text_of(*problems))
     assert error.problem == "q2" and "together" in error.message
-    assert MAX_SET_NETWORK_SIZE < 3 * 2_100
+    assert MAX_SET_SIZE < 3 * 2_100
     load_problem_set(text_of(*problems[:2]), "big.yaml")
 
 
@@ -114,7 +114,7 @@ def test_a_network_at_the_bound_loads_and_grades_every_answer_quickly() -> None:
     ps: ProblemSet = load_problem_set(text_of(layered([80, 1], inputs=10)), "big.yaml")
     problem = ps.problems[0]
     assert isinstance(problem, NetworkProblem) and problem.tape is not None
-    assert MAX_NETWORK_SIZE - 500 < len(problem.tape.init) <= MAX_NETWORK_SIZE
+    assert MAX_PROBLEM_SIZE - 500 < len(problem.tape.init) <= MAX_PROBLEM_SIZE
     wrong = {q.name: 0.5 + 0.001 * k for k, q in enumerate(problem.quantities.values())}  # every quantity, wrong
     result = grade(ps, Answers("big", "s1", {"q1": wrong}))
     assert len(result.problems[0].parts) == len(problem.ask)

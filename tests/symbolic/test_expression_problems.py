@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from grader.problemset.loader import load_problem_set
@@ -89,3 +91,15 @@ def test_long_sums_in_a_set_file_load_and_grade() -> None:
         deep = f"({deep})" + " + x" * 16
     error = fails(f"variables: {{x: real}}\nanswer: {deep}")
     assert "nested too deeply (more than 200 levels)" in error.message and error.field == "answer" and error.line == 6
+
+
+def test_a_key_too_large_to_check_is_refused_before_it_is_checked() -> None:
+    start = time.perf_counter()
+    error = fails("variables: {x: real}\nanswer: " + " + ".join(["x"] * 4_999))
+    assert "the answer is too large: more than 3,000 values and operations" in error.message
+    assert error.field == "answer" and time.perf_counter() - start < 1
+    squares = "+".join(f"tanh({k}*x)^2" for k in range(1, 400))
+    derivative = fails(f"variables: {{x: real}}\nanswer: diff({squares}, x)")
+    assert "with its derivatives taken" in derivative.message
+    define = fails("variables: {x: real}\ndefine: {h: " + " + ".join(["x"] * 2_000) + "}\nanswer: h*h")
+    assert define.field == "define.h" and "too large" in define.message
