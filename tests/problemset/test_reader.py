@@ -127,10 +127,10 @@ def test_a_json_surrogate_pair_is_the_character_it_encodes() -> None:
 def test_an_alias_bomb_is_refused_at_once() -> None:
     text = bomb()
     assert len(text) < 400
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(DocumentError, match="once its aliases are written out"):
         parse(text, ANSWERS_LIMITS)
-    assert time.perf_counter() - start < 0.1
+    assert time.process_time() - start < 0.2  # CPU seconds
 
 
 def test_small_aliases_are_written_out_as_separate_values() -> None:
