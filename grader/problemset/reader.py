@@ -94,6 +94,16 @@ def describe_character(ch: str) -> str:
     return f"the control character {code}"
 
 
+def find_non_text(text: str) -> tuple[int, str] | None:
+    """The 0-based offset and a description of the first character of ``text`` that is not text, or None.
+
+    For strings that reach the grader other than through a document (a JSON request body's fields,
+    already decoded, may hold lone surrogates): the same rule the reader applies.
+    """
+    bad = _NOT_TEXT.search(text)
+    return None if bad is None else (bad.start(), describe_character(bad.group()))
+
+
 def parse(text: str, limits: Limits = DOCUMENT_LIMITS) -> tuple[Any, dict[Path, int]]:
     """The data of a one-document ``text`` and the line of every value; ``DocumentError`` when refused.
 

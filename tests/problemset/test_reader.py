@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from grader.problemset import reader
-from grader.problemset.reader import ANSWERS_LIMITS, DocumentError, Limits, parse
+from grader.problemset.reader import ANSWERS_LIMITS, DocumentError, Limits, find_non_text, parse
 from grader.problemset.source import InputError, read_document, read_document_file
 
 SMALL = Limits(max_chars=1_000, max_nodes=50, max_depth=4, max_string=20, max_integer_digits=10)
@@ -168,3 +168,10 @@ def test_a_file_too_large_is_not_read(tmp_path: Path) -> None:
     path.write_text("a: 1\r\nb: [x,\r\n  y]\r\n", encoding="utf-8")
     doc = read_document_file(path)
     assert doc.data == {"a": 1, "b": ["x", "y"]} and doc.line(("b", 1)) == 3 and doc.file == str(path)
+
+
+def test_strings_from_elsewhere_are_checked_by_the_same_rule() -> None:
+    assert find_non_text("sigma(x) \u2264 1, 𝑥, é\t\n") is None
+    assert find_non_text("ab\ud835") == (2, "U+D835, half of a UTF-16 surrogate pair, which is not a character "
+                                             "on its own")
+    assert find_non_text("x\x00") == (1, "the control character U+0000")
