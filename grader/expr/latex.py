@@ -19,10 +19,10 @@ from collections.abc import Collection, Mapping
 from fractions import Fraction
 
 from grader.expr import library
+from grader.expr.build import check_depth, checked_power
 from grader.expr.errors import ExpressionError, LimitError
 from grader.expr.nodes import ONE, ZERO, BinOp, Call, Cond, Expr, Num, Piecewise, Sum
 from grader.expr.parser import _SAME, GREEK, MAX_DEPTH, MAX_LENGTH, MAX_NUMBER_CHARS, Parser, Token
-from grader.expr.parser import _checked_power as checked_power
 
 _SKIP = {
     "left", "right", "bigl", "bigr", "Bigl", "Bigr", "big", "Big", "bigg", "Bigg", "biggl", "biggr",
@@ -515,4 +515,4 @@ def _num(text: str) -> Expr:
 def parse_latex(text: str, symbols: Collection[str] | None = None, max_length: int = MAX_LENGTH,
                 indices: Mapping[str, tuple[int, int]] | None = None) -> Expr:
     """Parse LaTeX into the same tree as ``grader.expr.parser.parse``; same ``symbols`` rules."""
-    return LatexParser(tokenize_latex(text, max_length), symbols, indices).parse()
+    return check_depth(LatexParser(tokenize_latex(text, max_length), symbols, indices).parse())

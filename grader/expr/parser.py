@@ -10,13 +10,14 @@ caller allows, and hard limits bound length, nesting, numbers and exponents.
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
 from grader.expr import library
+from grader.expr.build import MAX_LITERAL_EXPONENT as MAX_LITERAL_EXPONENT
+from grader.expr.build import Link, chain, check_depth, checked_power, constant_value
 from grader.expr.errors import ExpressionError, LimitError
 from grader.expr.nodes import BinOp, Call, Compare, Cond, Expr, Logic, Neg, Num, Piecewise, Sum, Sym
 
@@ -24,7 +25,6 @@ MAX_LENGTH = 4000
 MAX_DEPTH = 100
 MAX_NUMBER_CHARS = 40
 MAX_DECIMAL_EXPONENT = 400
-MAX_LITERAL_EXPONENT = 1000
 
 GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "η": "eta",
@@ -273,27 +273,28 @@ class Parser:
         return False
 
     def additive(self) -> Expr:
-        left = self.multiplicative()
+        first = self.multiplicative()
+        rest: list[Link] = []
         while self.tok.kind == "op" and self.tok.text in "+-":
             t = self.advance()
-            right = self.multiplicative()
-            left = BinOp(t.text, left, right, t.pos)
-        return left
+            rest.append((t.text, t.pos, self.multiplicative()))
+        return chain(first, rest)
 
     def multiplicative(self) -> Expr:
-        left = self.unary()
+        first = self.unary()
+        rest: list[Link] = []
         while True:
             t = self.tok
             if t.kind == "op" and t.text in "*/":
                 self.advance()
-                left = BinOp(t.text, left, self.unary(), t.pos)
+                rest.append((t.text, t.pos, self.unary()))
             elif self._starts_implicit_factor():
                 if t.kind == "num" and self.tokens[self.i - 1].kind == "num":
                     raise ExpressionError("two numbers stand side by side; put an operator between them",
                                           t.pos)
-                left = BinOp("*", left, self.power(), t.pos)
+                rest.append(("*", t.pos, self.power()))
             else:
-                return left
+                return chain(first, rest)
 
     def _starts_implicit_factor(self) -> bool:
         t = self.tok
@@ -323,7 +324,7 @@ class Parser:
             if signed and self._is_euler(base):
                 exponent = self._absorb_exponent(exponent)
             self.depth -= 1
-            return _checked_power(base, exponent, t.pos)
+            return checked_power(base, exponent, t.pos)
         return base
 
     def _is_euler(self, base: Expr) -> bool:
@@ -446,17 +447,19 @@ class Parser:
             closer = _CLOSE[open_tok.text]
             self.expect("close", closer, what=f'"{closer}"')
         elif self._starts_implicit_factor() and self.tok.kind != "open":
-            args = [self.power()]  # ln x, tanh 2x: the argument is the next factor
+            first = self.power()  # ln x, tanh 2x: the argument is the next factor
+            factors: list[Link] = []
             while self._starts_implicit_factor() and self.tok.kind != "open":
                 at = self.tok.pos
-                args[0] = BinOp("*", args[0], self.power(), at)
+                factors.append(("*", at, self.power()))
+            args = [chain(first, factors)]
         else:
             raise ExpressionError(f'function "{t.text}" needs an argument in brackets', t.pos)
         if len(args) < func.min_args or (func.max_args is not None and len(args) > func.max_args):
             raise ExpressionError(f'function "{t.text}" takes {_arity(func)}, not {len(args)}', t.pos)
         result: Expr = Call(func.name, tuple(args), t.pos)
         if exponent is not None:
-            result = _checked_power(result, exponent, t.pos)
+            result = checked_power(result, exponent, t.pos)
         return result
 
     def piecewise(self, pos: int) -> Expr:
@@ -532,46 +535,6 @@ def _arity(func: library.Function) -> str:
     return f"{func.min_args} to {func.max_args} arguments"
 
 
-def _checked_power(base: Expr, exponent: Expr, pos: int) -> Expr:
-    b, e = _constant_value(base), _constant_value(exponent)
-    if e is not None and not abs(e) <= MAX_LITERAL_EXPONENT:
-        raise LimitError(f"the exponent is too large (at most {MAX_LITERAL_EXPONENT})", pos)
-    if b is not None and e is not None:
-        try:
-            magnitude = abs(b) ** e if b != 0 or e >= 0 else math.inf
-        except (OverflowError, ZeroDivisionError):
-            magnitude = math.inf
-        if isinstance(magnitude, complex) or not math.isfinite(magnitude) or magnitude > 1e300:
-            raise LimitError("the number is too large", pos)
-    return BinOp("^", base, exponent, pos)
-
-
-def _constant_value(node: Expr) -> float | None:
-    """The float value of a tree of numbers and operators, or None if it has names or calls.
-
-    Powers are taken in absolute value: only the magnitude matters for the size limits.
-    """
-    match node:
-        case Num(value=v):
-            return float(v)
-        case Neg(arg=a):
-            inner = _constant_value(a)
-            return None if inner is None else -inner
-        case BinOp(op=op, left=a, right=b):
-            x, y = _constant_value(a), _constant_value(b)
-            if x is None or y is None:
-                return None
-            try:
-                if op == "^":
-                    value = abs(x) ** y
-                    return value if isinstance(value, float) else math.inf
-                if op == "/":
-                    return x / y if y != 0 else None
-                return x + y if op == "+" else x - y if op == "-" else x * y
-            except (OverflowError, ZeroDivisionError):
-                return math.inf
-    return None
-
 def parse(text: str, symbols: Collection[str] | None = None, max_length: int = MAX_LENGTH,
           indices: Mapping[str, tuple[int, int]] | None = None) -> Expr:
     """Parse ``text`` into an expression tree.
@@ -582,4 +545,9 @@ def parse(text: str, symbols: Collection[str] | None = None, max_length: int = M
     read as a declared one written with or without underscores (``y_1`` for ``y1``), as a Kronecker
     delta of declared indices (``delta_ij``), or as a product of declared names (``xy``).
     """
-    return Parser(tokenize(text, max_length), symbols, indices).parse()
+    return check_depth(Parser(tokenize(text, max_length), symbols, indices).parse())
+
+
+# the names other modules have imported them by
+_checked_power = checked_power
+_constant_value = constant_value

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.problemset.reader import ANSWERS_LIMITS
 from grader.problemset.source import AnswersError, read_document, read_text_file
 
 _STUDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
@@ -23,7 +24,7 @@ class Answers:
 
 def read_answers(text: str, file: str = "<answers>") -> Answers:
     """Parse an answers file. Structural problems raise ``AnswersError``; bad values are graded invalid."""
-    doc = read_document(text, file, AnswersError)
+    doc = read_document(text, file, AnswersError, ANSWERS_LIMITS)
     data = doc.data
     if not isinstance(data, dict):
         raise AnswersError("an answers file must be a mapping with problem_set, student and answers",
@@ -54,4 +55,4 @@ def read_answers(text: str, file: str = "<answers>") -> Answers:
 
 
 def read_answers_file(path: str | Path) -> Answers:
-    return read_answers(read_text_file(path, AnswersError), str(path))
+    return read_answers(read_text_file(path, AnswersError, ANSWERS_LIMITS), str(path))

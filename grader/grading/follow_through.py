@@ -7,6 +7,8 @@ behind the feedback: which earlier answers could this one have inherited a slip 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from grader.expr.nodes import free_symbols
 from grader.problemset.model import NetworkProblem
 
@@ -23,39 +25,71 @@ def _ancestors(problem: NetworkProblem) -> dict[str, set[str]]:
     return out
 
 
-def _dependencies(problem: NetworkProblem) -> dict[str, tuple[str, ...]]:
+def _dependencies(problem: NetworkProblem) -> dict[str, int]:
+    """Each quantity's dependencies as a bit mask over the problem's quantities (bit k: the k-th).
+
+    The unions a wide network needs many of are then a few machine words each; a mask is turned into
+    names only for the quantities a submission asks about (``depends_on``).
+    """
     anc = _ancestors(problem)
-    nodes = problem.order
-    loss = problem.loss
-    deps: dict[str, set[str]] = {}
+    nodes, forward, params, loss = problem.order, problem.forward, problem.params, problem.loss
+    names = list(problem.quantities)
+    bit = {name: 1 << k for k, name in enumerate(names)}
+    deps: dict[str, int] = {}
+    upstream = {n: _mask(bit, (m for m in anc[n] if m in forward)) for n in nodes}
     for n in nodes:
-        deps[n] = {m for m in anc[n] if m in problem.forward}
-    for x in (*nodes, *problem.params, *problem.given):
+        deps[n] = upstream[n]
+    # the values and gradients a gradient at d is computed from: d's own and upstream values, d's gradient
+    seen = {d: (upstream[d] | bit[d]) & ~bit.get(loss, 0) for d in nodes}
+    for d in nodes:
+        if d != loss:
+            seen[d] |= bit[f"d{loss}/d{d}"]
+    for x in (*nodes, *params, *problem.given):
         if x == loss:
             continue
-        below = [d for d in nodes if x in anc[d]]
-        found: set[str] = set()
-        for d in below:
-            if d != loss:
-                found.add(f"d{loss}/d{d}")
-            # the loss's own value never enters a gradient
-            found |= {m for m in anc[d] | {d} if m in problem.forward and m != loss}
+        found = 0
+        for d in nodes:
+            if x in anc[d]:
+                found |= seen[d]  # the loss's own value never enters a gradient
         deps[f"d{loss}/d{x}"] = found
-    for p in problem.params:
+    for p in params:
         g = f"d{loss}/d{p}"
-        deps[f"next.{p}"] = {g} | deps.get(g, set())
+        deps[f"next.{p}"] = bit[g] | deps.get(g, 0)
     for n in nodes:
-        found = {f"next.{m}" for m in anc[n] if m in problem.forward or m in problem.params}
-        for m in list(found):
-            found |= deps.get(m, set())
+        found = 0
+        for m in anc[n]:
+            if m in forward or m in params:
+                found |= bit[f"next.{m}"] | deps.get(f"next.{m}", 0)
         deps[f"next.{n}"] = found
-    rank = {name: i for i, name in enumerate(problem.quantities)}
-    return {q: tuple(sorted(d, key=lambda k: rank.get(k, 0))) for q, d in deps.items()}
+    return deps
+
+
+def _mask(bit: dict[str, int], members: Iterable[str]) -> int:
+    out = 0
+    for m in members:
+        out |= bit[m]
+    return out
+
+
+def _names(mask: int, names: list[str]) -> tuple[str, ...]:
+    """The quantities whose bits are set, in order."""
+    bits = bin(mask)[:1:-1]  # bit 0 first
+    out = []
+    k = bits.find("1")
+    while k >= 0:
+        out.append(names[k])
+        k = bits.find("1", k + 1)
+    return tuple(out)
 
 
 def depends_on(problem: NetworkProblem, quantity: str) -> tuple[str, ...]:
     """The quantities ``quantity`` is computed from, in the problem's order."""
-    table: dict[str, tuple[str, ...]] | None = problem.cache.get("dependencies")
-    if table is None:
-        table = problem.cache["dependencies"] = _dependencies(problem)
-    return table.get(quantity, ())
+    masks: dict[str, int] | None = problem.cache.get("dependency_masks")
+    if masks is None:
+        masks = problem.cache["dependency_masks"] = _dependencies(problem)
+    named: dict[str, tuple[str, ...]] = problem.cache.setdefault("dependencies", {})
+    found = named.get(quantity)
+    if found is None:
+        order: list[str] = problem.cache.setdefault("quantity_order", list(problem.quantities))
+        found = named[quantity] = _names(masks.get(quantity, 0), order)
+    return found

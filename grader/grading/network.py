@@ -8,6 +8,7 @@ from grader.grading.follow_through import depends_on
 from grader.grading.mistakes import SIGN_ERROR, Mistake, can_explain, mistakes_for
 from grader.grading.numeric import (
     NumberError,
+    as_submitted,
     hidden_comparison,
     is_close,
     near_miss,
@@ -70,7 +71,7 @@ def _judge(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[str, fl
     points = problem.points[q.name]
     tol = problem.tolerance_for(q.name)
     if q.name in unreadable:
-        return PartResult(q.name, raw, expected, Verdict.INVALID, 0.0, points,
+        return PartResult(q.name, as_submitted(raw), expected, Verdict.INVALID, 0.0, points,
                           feedback=f"Could not read this answer: {unreadable[q.name]}.")
     if q.name not in numbers:
         return PartResult(q.name, None, expected, Verdict.MISSING, 0.0, points, feedback="No answer given.")

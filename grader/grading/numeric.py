@@ -19,12 +19,25 @@ class NumberError(ValueError):
     """A submitted value that is not a number."""
 
 
+#: why a number the grader cannot hold is not graded (floats end near 1.8e308)
+TOO_LARGE = "the number is too large to compare (the grader works with finite numbers up to about 1.8e308)"
+
+
 def read_number(raw: Any) -> float:
-    """Read a submitted value: a number, or text such as ``0.83``, ``-1.2e-3``, ``1/3``, ``e^-1``, ``tanh(1.2)``."""
+    """Read a submitted value: a number, or text such as ``0.83``, ``-1.2e-3``, ``1/3``, ``e^-1``, ``tanh(1.2)``.
+
+    A number beyond what a float holds (``1e309``, a 400-digit integer, ``exp(1000)``) is refused with
+    ``TOO_LARGE``: that one answer is invalid, the rest of the submission is graded as usual.
+    """
     if isinstance(raw, bool):
         raise NumberError(f"{str(raw).lower()} is not a number")
-    if isinstance(raw, int | float):
-        value = float(raw)
+    if isinstance(raw, int):
+        try:
+            value = float(raw)
+        except OverflowError:
+            raise NumberError(TOO_LARGE) from None
+    elif isinstance(raw, float):
+        value = raw
     elif isinstance(raw, str):
         text = raw.strip()
         if not text:
@@ -39,16 +52,36 @@ def read_number(raw: Any) -> float:
             raise NumberError(f"cannot read {text!r} as a number: {exc.describe()}") from None
     else:
         raise NumberError(f"expected a number, found {kind_of(raw)}")
+    if math.isnan(value):
+        raise NumberError("the answer is not a finite number (nan)")
     if not math.isfinite(value):
-        raise NumberError("the answer is not a finite number")
+        raise NumberError(TOO_LARGE)
     return value
+
+
+def as_submitted(raw: Any) -> Any:
+    """``raw`` as a result shows it: a number no float holds (a huge integer, inf, nan) as its text.
+
+    Results are JSON, and whatever shows them may format numbers as floats; such a value is kept as typed.
+    """
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        try:
+            float(raw)
+        except OverflowError:
+            return str(raw)
+    if isinstance(raw, float) and not math.isfinite(raw):
+        return repr(raw)
+    return raw
 
 
 def _constant(node: Expr) -> float:
     """Evaluate a tree of numbers, e, pi and library functions (no names: nothing else to look up)."""
     try:
         return _eval(node)
-    except (OverflowError, ZeroDivisionError, ValueError) as exc:
+    except OverflowError:
+        plain = isinstance(node, Num) or (isinstance(node, Neg) and isinstance(node.arg, Num))
+        raise NumberError(TOO_LARGE if plain else f"cannot be evaluated: {TOO_LARGE}") from None
+    except (ZeroDivisionError, ValueError) as exc:
         raise ExpressionError(f"cannot be evaluated ({exc})") from None
 
 

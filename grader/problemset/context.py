@@ -5,15 +5,17 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, NoReturn
 
 from grader.expr import ExpressionError, parse
-from grader.expr.nodes import Expr
+from grader.expr.nodes import Expr, Num, walk
 from grader.problemset.model import ATOL_DEFAULT, RTOL_DEFAULT, Tolerance, ToleranceMode
 from grader.problemset.source import Document, Path, ProblemSetError, kind_of
 
 ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_FORMULA_LENGTH = 20_000  # characters in one formula of a problem-set file
 
 
 @dataclass
@@ -24,9 +26,10 @@ class Context:
     problem: str | None = None
     base: Path = ()
     warnings: list[str] = field(default_factory=list)
+    sizes: dict[str, int] = field(default_factory=dict)  # what the set has built so far (problemset.limits)
 
     def at(self, problem: str | None, base: Path) -> Context:
-        return Context(self.doc, problem, base, self.warnings)
+        return Context(self.doc, problem, base, self.warnings, self.sizes)
 
     def fail(self, message: str, *path: str | int) -> NoReturn:
         full = (*self.base, *path)
@@ -42,9 +45,12 @@ class Context:
     def number(self, value: Any, *path: str | int) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(f"expected a number, found {_show(value)}", *path)
-        x = float(value)
+        try:
+            x = float(value)
+        except OverflowError:  # an integer beyond what a float holds
+            x = math.inf
         if not math.isfinite(x):
-            self.fail("expected a finite number", *path)
+            self.fail("expected a finite number (at most about 1.8e308 in size)", *path)
         return x
 
     def mapping(self, value: Any, *path: str | int) -> dict[str, Any]:
@@ -69,9 +75,13 @@ class Context:
         if not isinstance(value, str):
             self.fail(f"expected a formula, found {_show(value)}", *path)
         try:
-            return parse(value, symbols=symbols, max_length=20_000)
+            tree = parse(value, symbols=symbols, max_length=MAX_FORMULA_LENGTH)
         except ExpressionError as exc:
-            self.fail(f"cannot read {value!r}: {exc.describe()}", *path)
+            self.fail(f"cannot read {_show(value)}: {exc.describe()}", *path)
+        for node in walk(tree):
+            if isinstance(node, Num) and not _representable(node.value):
+                self.fail(f"the number at column {node.pos + 1} is too large (at most about 1.8e308 in size)", *path)
+        return tree
 
     def tolerance(self, value: Any, parent: Tolerance, *path: str | int) -> Tolerance:
         spec = self.mapping(value, *path)
@@ -117,6 +127,14 @@ class Context:
                 close = difflib.get_close_matches(key, sorted(allowed), n=1)
                 hint = f"; did you mean {close[0]}?" if close else ""
                 self.fail(f"unknown field {key!r} in {what}{hint}", *path, key)
+
+
+def _representable(value: Fraction) -> bool:
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
 
 
 def _show(value: Any) -> str:

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from grader.expr.build import chain
 from grader.expr.nodes import BinOp, Call, Expr, Neg, Num, Sym
 from grader.problemset.context import Context
+from grader.problemset.limits import check_width, layer_size, spend, tree_size
 from grader.problemset.model import Layer, Value
 from grader.problemset.variants import read_value
 
@@ -38,10 +40,8 @@ class Expanded:
 
 
 def _sum(terms: list[Expr]) -> Expr:
-    out = terms[0]
-    for t in terms[1:]:
-        out = BinOp("+", out, t)
-    return out
+    """``t1 + t2 + ...``: left to right as written by hand, balanced when long (a wide layer stays shallow)."""
+    return chain(terms[0], [("+", 0, t) for t in terms[1:]])
 
 
 def _num(x: float | int) -> Num:
@@ -52,14 +52,18 @@ def expand_layers(raw: dict[str, Any], ctx: Context) -> Expanded:
     inputs = ctx.mapping(raw.get("inputs"), "inputs")
     if not inputs:
         ctx.fail("layer form needs inputs: {x1: ..., x2: ...}", "inputs")
+    check_width(len(inputs), "inputs", ctx, "inputs")
     given: dict[str, Value] = {ctx.name(k, "inputs", k): read_value(v, ctx, "inputs", k) for k, v in inputs.items()}
     targets_raw = ctx.mapping(raw.get("targets", {}), "targets")
+    check_width(len(targets_raw), "targets", ctx, "targets")
+    spend(ctx, len(inputs) + len(targets_raw), "inputs")
     targets = [ctx.name(k, "targets", k) for k in targets_raw]
     for k in targets:
         given[k] = read_value(targets_raw[k], ctx, "targets", k)
     raw_layers = raw.get("layers")
     if not isinstance(raw_layers, list) or not raw_layers:
         ctx.fail("layers must be a non-empty list", "layers")
+    _check_sizes(raw_layers, len(inputs), ctx)
     params: dict[str, Value] = {}
     forward: dict[str, Expr] = {}
     layers: list[Layer] = []
@@ -77,7 +81,29 @@ def expand_layers(raw: dict[str, Any], ctx: Context) -> Expanded:
     if loss is None:
         ctx.fail(f"layer form needs loss: one of {', '.join(sorted(LOSSES))}, or a formula", "loss")
     forward[LOSS_NODE] = _loss(loss, previous, targets, ctx)
+    spend(ctx, tree_size(forward[LOSS_NODE]) + 1, "loss")
     return Expanded(given, params, forward, tuple(layers), tuple(inputs), LOSS_NODE)
+
+
+def _check_sizes(raw_layers: list[Any], inputs: int, ctx: Context) -> None:
+    """Refuse a layer too wide, or layers too large together, from their declared sizes alone.
+
+    What a layer that is not well formed declares is skipped here; expanding it says what is wrong.
+    """
+    previous = inputs
+    for index, spec in enumerate(raw_layers):
+        if not isinstance(spec, dict):
+            return
+        weights, units = spec.get("weights"), spec.get("units")
+        if isinstance(weights, dict) and isinstance(units, int) and not isinstance(units, bool):
+            field = "units"
+        elif isinstance(weights, list):
+            field, units = "weights", len(weights)
+        else:
+            return
+        check_width(units, f"units in layer {index + 1}", ctx, "layers", index, field)
+        spend(ctx, layer_size(units, previous, spec.get("activation")), "layers", index, field)
+        previous = units
 
 
 def _expand_layer(spec: dict[str, Any], layer: int, previous: list[str], ctx: Context,

@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.problemset.context import ID, Context
+from grader.problemset.limits import check_problem_count
 from grader.problemset.model import FOLLOW_THROUGH_CREDIT_DEFAULT, Problem, ProblemSet, Tolerance
+from grader.problemset.reader import PROBLEM_SET_LIMITS
 from grader.problemset.source import ProblemSetError, read_document, read_text_file
 
 SET_FIELDS = {"id", "title", "problems", "tolerance", "follow_through_credit", "description"}
@@ -15,7 +17,7 @@ KINDS = ("network", "expression")
 
 def load_problem_set(text: str, file: str = "<problem set>") -> ProblemSet:
     """Parse and validate a problem set; raise ``ProblemSetError`` naming file, problem, field and line."""
-    doc = read_document(text, file, ProblemSetError)
+    doc = read_document(text, file, ProblemSetError, PROBLEM_SET_LIMITS)
     ctx = Context(doc)
     data = ctx.mapping(doc.data)
     ctx.check_keys(data, SET_FIELDS, "the problem set")
@@ -34,6 +36,7 @@ def load_problem_set(text: str, file: str = "<problem set>") -> ProblemSet:
     raw_problems = data.get("problems")
     if not isinstance(raw_problems, list) or not raw_problems:
         ctx.fail("problems must be a non-empty list", "problems")
+    check_problem_count(raw_problems, ctx)
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_problems):
@@ -68,4 +71,4 @@ def _load_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credi
 
 
 def load_problem_set_file(path: str | Path) -> ProblemSet:
-    return load_problem_set(read_text_file(path, ProblemSetError), str(path))
+    return load_problem_set(read_text_file(path, ProblemSetError, PROBLEM_SET_LIMITS), str(path))

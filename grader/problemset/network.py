@@ -11,6 +11,7 @@ from grader.expr import library
 from grader.expr.nodes import Call, Expr, Sum, free_symbols, to_text, walk
 from grader.problemset.context import Context
 from grader.problemset.layers import expand_layers
+from grader.problemset.limits import spend, tree_size
 from grader.problemset.model import NetworkProblem, Quantity, Tolerance, Value
 from grader.problemset.variants import draw, read_value, variant_seed
 from grader.solver.evaluate import forward as run_forward
@@ -47,7 +48,9 @@ def load_network(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credit
     layers: tuple[Any, ...] = ()
     inputs: tuple[str, ...] = ()
     given: dict[str, Value] = {}
-    for name, value in ctx.mapping(raw.get("given", {}), "given").items():
+    raw_given = ctx.mapping(raw.get("given", {}), "given")
+    spend(ctx, len(raw_given), "given")
+    for name, value in raw_given.items():
         given[ctx.name(name, "given", name)] = read_value(value, ctx, "given", name)
     if "layers" in raw:
         if "forward" in raw or "params" in raw:
@@ -67,8 +70,9 @@ def load_network(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credit
         for key in ("inputs", "targets"):
             if key in raw:
                 ctx.fail(f"{key} belongs to the layer form; use given with forward", key)
-        params = {ctx.name(k, "params", k): read_value(v, ctx, "params", k)
-                  for k, v in ctx.mapping(raw.get("params", {}), "params").items()}
+        raw_params = ctx.mapping(raw.get("params", {}), "params")
+        spend(ctx, len(raw_params), "params")
+        params = {ctx.name(k, "params", k): read_value(v, ctx, "params", k) for k, v in raw_params.items()}
         raw_forward = ctx.mapping(raw.get("forward"), "forward")
         if not raw_forward:
             ctx.fail("forward must define at least one node", "forward")
@@ -77,6 +81,7 @@ def load_network(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credit
         for name, text in raw_forward.items():
             ctx.name(name, "forward", name)
             forward[name] = ctx.expression(text, None, "forward", name)
+            spend(ctx, tree_size(forward[name]) + 1, "forward", name)
             texts[name] = str(text)
             field_of[name] = ("forward", name)
         loss = _read_loss(raw.get("loss"), ctx)

@@ -1,5 +1,8 @@
 """Read YAML (or JSON) keeping the line of every value, and the error that names file, problem, field, line.
 
+``read_document`` is the one reader of every YAML/JSON document the project reads (bounds and their
+values: ``grader.problemset.reader`` and docs/limits.md).
+
 Exception hierarchy::
 
     ValueError
@@ -10,14 +13,15 @@ Exception hierarchy::
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from os import PathLike
-from pathlib import Path as FilePath
 from typing import Any
 
-import yaml
+from grader.problemset.reader import DOCUMENT_LIMITS, DocumentError, Limits, Path, parse
 
-Path = tuple[str | int, ...]
+__all__ = ["AnswersError", "Document", "InputError", "Limits", "Path", "ProblemSetError", "kind_of", "read_document",
+           "read_document_file", "read_text_file"]
 
 
 def kind_of(value: Any) -> str:
@@ -87,71 +91,37 @@ class Document:
         return self.lines.get(())
 
 
-MAX_DOCUMENT_BYTES = 2_000_000
-
-
-def read_text_file(path: str | PathLike[str], error: type[InputError]) -> str:
-    """The UTF-8 text of a file, or ``error`` saying why it cannot be read."""
+def read_text_file(path: str | PathLike[str], error: type[InputError] = InputError,
+                   limits: Limits = DOCUMENT_LIMITS) -> str:
+    """The UTF-8 text of a file, or ``error`` saying why it cannot be read (a file too large is not read)."""
     try:
-        return FilePath(path).read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > 4 * limits.max_chars:  # UTF-8 needs at most 4 bytes a character
+                raise error(f"the file is too large ({size:,} bytes; at most {limits.max_chars:,} characters)",
+                            file=str(path))
+            return f.read().decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"cannot read the file: {exc}", file=str(path)) from None
 
 
-def read_document(text: str, file: str, error: type[InputError]) -> Document:
-    """Parse ``text`` safely (no tags, no Python objects) into plain data with line numbers."""
-    if len(text) > MAX_DOCUMENT_BYTES:
-        raise error(f"the file is too large ({len(text)} bytes; at most {MAX_DOCUMENT_BYTES})", file=file)
+def read_document(text: str, file: str = "<document>", error: type[InputError] = InputError,
+                  limits: Limits = DOCUMENT_LIMITS) -> Document:
+    """Parse YAML or JSON ``text`` within ``limits`` into plain data with line numbers.
+
+    Nothing is constructed but strings, numbers, booleans, null, lists and mappings; a file that breaks
+    a bound or is not YAML/JSON raises ``error`` with the file and line (``grader.problemset.reader``).
+    """
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise error(f"not valid YAML or JSON: {problem}", file=file,
-                    line=None if mark is None else mark.line + 1) from None
-    if root is None:
+        data, lines = parse(text, limits)
+    except DocumentError as exc:
+        raise error(exc.message, file=file, line=exc.line) from None
+    if not lines:
         raise error("the file is empty", file=file)
-    doc = Document(None, file)
-    try:
-        doc.data = _build(root, (), doc.lines)
-    except _Bad as bad:
-        raise error(bad.message, file=file, line=bad.line) from None
-    return doc
+    return Document(data, file, lines)
 
 
-class _Bad(Exception):
-    def __init__(self, message: str, line: int) -> None:
-        self.message = message
-        self.line = line
-
-
-def _build(node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
-    """Iterative-enough construction (YAML nesting in these files is shallow)."""
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise _Bad("a key must be a plain name", key_node.start_mark.line + 1)
-            key = str(yaml.SafeLoader.construct_scalar(_LOADER, key_node))
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise _Bad("YAML merge keys (<<) are not supported", key_node.start_mark.line + 1)
-            if key in out:
-                raise _Bad(f'the key "{key}" appears twice', key_node.start_mark.line + 1)
-            out[key] = _build(value_node, (*path, key), lines)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), lines) for i, item in enumerate(node.value)]
-    assert isinstance(node, yaml.ScalarNode)
-    try:
-        return _LOADER.construct_object(node)
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise _Bad(f"cannot read the value: {first}", node.start_mark.line + 1) from None
-
-
-class _PlainLoader(yaml.SafeLoader):
-    pass
-
-
-_LOADER = _PlainLoader("")
+def read_document_file(path: str | PathLike[str], error: type[InputError] = InputError,
+                       limits: Limits = DOCUMENT_LIMITS) -> Document:
+    """``read_document`` of a file's text."""
+    return read_document(read_text_file(path, error, limits), str(path), error, limits)

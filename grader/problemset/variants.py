@@ -14,6 +14,7 @@ else the set holds, and neighbours get different ones.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from typing import Any
 
@@ -53,6 +54,8 @@ def read_value(raw: Any, ctx: Context, *path: str | int) -> Value:
     if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 8:
         ctx.fail("decimals must be a whole number from 0 to 8", *path, "decimals")
     step = 10.0 ** -decimals
+    if not math.isfinite((high - low) / step):
+        ctx.fail(f"uniform on [{low:g}, {high:g}] is too wide to draw from", *path, "uniform")
     grid = round((high - low) / step) + 1
     if grid < 2 or (nonzero and grid < 3):
         ctx.fail(f"uniform on [{low:g}, {high:g}] with {decimals} decimals leaves too few values", *path)

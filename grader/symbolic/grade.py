@@ -8,14 +8,13 @@ bound (flagged for a person, never marked wrong).
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from typing import Any
 
 from grader.expr import ExpressionError, read_answer
+from grader.expr.build import constant_value
 from grader.expr.nodes import Call, Expr, Neg, Num, Sum, Sym, children, walk
-from grader.expr.parser import _constant_value as constant_value
-from grader.grading.numeric import hidden_comparison
+from grader.grading.numeric import NumberError, as_submitted, hidden_comparison, read_number
 from grader.grading.result import PartResult, Verdict
 from grader.problemset.model import ExpressionProblem, Tolerance, ToleranceMode
 from grader.problemset.source import kind_of
@@ -78,19 +77,27 @@ def _judge(problem: ExpressionProblem, submitted: object, budget: Budget) -> Par
     space = _space(problem)
     checker = _checker(problem)
     if isinstance(submitted, int | float):
-        if not math.isfinite(submitted):
+        try:
+            number = read_number(submitted)  # a number no float holds is invalid, not a failed submission
+        except NumberError as exc:
+            result.submitted = as_submitted(submitted)
             result.verdict = Verdict.INVALID
-            result.feedback = "the number is not finite"
+            result.feedback = str(exc)
             return result
         constant = _constant_key(problem, checker)
         if constant is not None:
-            return _grade_number(result, float(submitted), constant, problem.tolerance)
+            return _grade_number(result, number, constant, problem.tolerance)
         tree: Expr = _number_tree(submitted)
     else:
         try:
             tree = read_answer(submitted, space.symbols(), indices=space.indices)
         except ExpressionError as exc:
             return _unreadable(result, exc, space)
+        too_large = _unrepresentable(tree)
+        if too_large is not None:
+            result.verdict = Verdict.INVALID
+            result.feedback = too_large
+            return result
         constant = _constant_key(problem, checker)
         literal = _literal(tree)
         if constant is not None and literal is not None:
@@ -164,6 +171,18 @@ def _constant_key(problem: ExpressionProblem, checker: Checker) -> float | None:
         return None
     value, _, _ = evaluate(checker.key_float, state)
     return None if value is None else float(value)
+
+
+def _unrepresentable(tree: Expr) -> str | None:
+    """Why a number in ``tree`` cannot be held as a float (``1e400*x``), or None."""
+    for node in walk(tree):
+        if isinstance(node, Num):
+            try:
+                float(node.value)
+            except OverflowError:
+                return (f"the number at column {node.pos + 1} is too large to compare (the grader works with "
+                        "numbers up to about 1.8e308)")
+    return None
 
 
 def _literal(tree: Expr) -> float | None:

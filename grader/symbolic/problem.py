@@ -18,6 +18,7 @@ from typing import Any
 from grader.expr import library
 from grader.expr.nodes import Call, Expr, Neg, Num, Sum, Sym, depth, walk
 from grader.problemset.context import NAME, Context
+from grader.problemset.limits import spend, tree_size
 from grader.problemset.model import ExpressionProblem, Tolerance
 from grader.symbolic.derivative import DerivativeError, expand_diffs
 from grader.symbolic.equivalence import Checker
@@ -64,6 +65,7 @@ def load_expression_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolera
         key = expand_diffs(source, space)
     except DerivativeError as exc:
         ctx.fail(str(exc), "answer")
+    spend(ctx, tree_size(key), "answer", what="answer")  # before the key is checked at many points
     if depth(key) > MAX_KEY_DEPTH:
         ctx.fail(f"the computed answer is nested more than {MAX_KEY_DEPTH} levels deep; simplify the formula",
                  "answer")
@@ -85,6 +87,7 @@ def load_expression_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolera
                  "answer")
     if "display" in raw:
         display = ctx.expression(raw["display"], symbols, "display")
+        spend(ctx, tree_size(display), "display", what="answer")
         if any(isinstance(n, Call) and n.func == "diff" for n in walk(display)):
             ctx.fail("display is the key as shown; it cannot use diff", "display")
         judgement = checker.judge(display, Budget(max(time_limit, 5.0)))
@@ -182,6 +185,7 @@ def _defines(raw: Any, ctx: Context, space: Space) -> None:
     parsed: dict[str, Expr] = {}
     for name, text in data.items():
         tree = ctx.expression(text, symbols, "define", name)
+        spend(ctx, tree_size(tree), "define", name, what="answer")
         if any(isinstance(n, Call) and n.func == "diff" for n in walk(tree)):
             ctx.fail("a define cannot use diff", "define", name)
         _check_sum_indices(tree, space, ctx, "define", name)

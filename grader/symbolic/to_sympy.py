@@ -13,9 +13,9 @@ from typing import Any
 
 import sympy
 
+from grader.expr.build import MAX_LITERAL_EXPONENT
 from grader.expr.errors import LimitError
 from grader.expr.nodes import BinOp, Call, Compare, Cond, Expr, Neg, Num, Piecewise, Sum, Sym, walk
-from grader.expr.parser import MAX_LITERAL_EXPONENT
 from grader.symbolic.numeric import MAX_WORK, with_defaults
 from grader.symbolic.simplify import rename_indices
 from grader.symbolic.space import Space

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from grader.expr import ExpressionError, LimitError, parse, read_answer
-from grader.expr.nodes import Call, Sym, to_text
+from grader.expr.nodes import BinOp, Call, Sym, depth, free_symbols, to_text
+from grader.solver.evaluate import forward
+from grader.solver.tape import compile_graph
 
 SYMBOLS = {"x", "y", "s_i", "s_j", "i", "j", "y1", "h3", "K", "w_jk", "alpha"}
 
@@ -130,9 +132,53 @@ def test_read_answer_reports_columns_in_the_text_as_typed() -> None:
     assert "at column 11" in info.value.describe()
 
 
-def test_long_chains_are_refused_before_anything_walks_them() -> None:
-    with pytest.raises(LimitError, match="too long"):
-        read_answer("+".join(["x"] * 1500), SYMBOLS)
+def nested(levels: int) -> str:
+    """A formula ``1 + 16*levels`` deep: each level a bracket that opens a chain of 16 operators."""
+    text = "x"
+    for _ in range(levels):
+        text = f"({text})" + "+x" * 16
+    return text
+
+
+def test_deep_formulas_are_refused_before_anything_walks_them() -> None:
+    with pytest.raises(LimitError, match=r"nested too deeply \(more than 200 levels\)"):
+        read_answer(nested(13), SYMBOLS)
+    with pytest.raises(LimitError, match="nested too deeply"):
+        parse(nested(13))
+    assert depth(parse(nested(12))) == 193
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*", "/"])
+def test_long_chains_are_read_as_shallow_trees_of_the_same_value(op: str) -> None:
+    names = [f"x{k}" for k in range(5000)]
+    text = "x0 " + " ".join(f"{'+-'[k % 2] if op in '+-' else '*/'[k % 2]} {n}" for k, n in enumerate(names[1:]))
+    tree = parse(text, max_length=50_000)
+    assert depth(tree) <= 20
+    assert free_symbols(tree) == set(names)
+    values = {n: 1.0 + (k % 7) / 10 for k, n in enumerate(names)}
+    compiled = compile_graph(values, {"f": tree}, ["f"], "f")
+    got = forward(compiled)[compiled.slot_of["f"]]
+    expected = values["x0"]
+    for k, n in enumerate(names[1:]):
+        sign = k % 2
+        if op in "+-":
+            expected = expected + values[n] if sign == 0 else expected - values[n]
+        else:
+            expected = expected * values[n] if sign == 0 else expected / values[n]
+    assert got == pytest.approx(expected, rel=1e-9)
+
+
+def test_short_chains_keep_their_written_shape() -> None:
+    assert parse("a - b + c - d") == BinOp("-", BinOp("+", BinOp("-", Sym("a"), Sym("b")), Sym("c")), Sym("d"))
+    assert parse("ln x y") == Call("log", (BinOp("*", Sym("x"), Sym("y")),))
+
+
+def test_powers_of_long_sums_are_checked_without_recursion() -> None:
+    with pytest.raises(LimitError, match="too large"):
+        read_answer("2^(" + "+".join(["1"] * 1990) + ")", SYMBOLS)
+    with pytest.raises(LimitError, match="too large"):
+        read_answer("(" + "+".join(["1"] * 1990) + ")^300", SYMBOLS)
+    assert depth(read_answer("(" + "+".join(["x"] * 1990) + ")^2", SYMBOLS)) <= 20
 
 
 @pytest.mark.parametrize(("text", "same_as"), [

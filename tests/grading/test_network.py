@@ -302,3 +302,20 @@ def test_rounding_amplified_past_the_tolerance_is_not_a_slip() -> None:
     assert "own rounded" in got["q"].feedback
     wrong = parts(grade_answers(ps, {"q1": {"z": rounded, "q": math.exp(20 * rounded) * 1.05}}))
     assert wrong["q"].verdict is Verdict.INCORRECT
+
+
+@pytest.mark.parametrize("huge", [10**400, -(10**400), "1e309", 1.0e309, "exp(1000)", "1e308*10"])
+def test_a_number_no_float_holds_is_invalid_alone(huge: Any) -> None:
+    import json
+
+    answers = {"z1": huge, "z2": KEY["z2"], "h1": KEY["h1"], "dL/dw1": KEY["dL/dw1"], "next.w1": 1e308,
+               "p": -1e308}
+    result = grade_answers(load_set(SPEC_Q1), {"q1": answers})
+    got = parts(result)
+    assert got["z1"].verdict is Verdict.INVALID and "too large to compare" in got["z1"].feedback
+    assert got["z2"].verdict is Verdict.CORRECT and got["h1"].verdict is Verdict.CORRECT
+    assert got["dL/dw1"].verdict is Verdict.CORRECT
+    assert got["next.w1"].verdict is Verdict.INCORRECT and got["p"].verdict is Verdict.INCORRECT
+    shown = json.loads(json.dumps(result.to_dict(), allow_nan=False))  # strict JSON: no Infinity, no NaN
+    z1 = next(p for p in shown["problems"][0]["parts"] if p["quantity"] == "z1")
+    assert z1["submitted"] == (huge if isinstance(huge, str) else str(huge) if isinstance(huge, int) else "inf")

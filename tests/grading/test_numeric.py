@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from grader.grading.numeric import NumberError, is_close, near_miss, read_number
+from grader.grading.numeric import TOO_LARGE, NumberError, as_submitted, is_close, near_miss, read_number
 from grader.problemset.model import ATOL_DEFAULT, RTOL_DEFAULT, Tolerance, ToleranceMode
 from tests.conftest import FAST, SPEC_Q1, grade_answers, load_set, parts
 
@@ -67,6 +67,29 @@ def test_read_number_refuses(raw: Any, fragment: str) -> None:
     with pytest.raises(NumberError) as info:
         read_number(raw)
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(("raw", "says"), [
+    (10**400, TOO_LARGE), (-(10**400), TOO_LARGE), (float("inf"), TOO_LARGE), (-float("inf"), TOO_LARGE),
+    ("1e309", TOO_LARGE), ("-1e400", TOO_LARGE), ("1" + "0" * 30, None),
+    ("exp(1000)", "cannot be evaluated: " + TOO_LARGE),
+    ("1e308*10", TOO_LARGE), ("10^300*10^300", TOO_LARGE), (float("nan"), "the answer is not a finite number (nan)"),
+])
+def test_numbers_no_float_holds_are_refused_as_too_large(raw: Any, says: str | None) -> None:
+    if says is None:
+        assert read_number(raw) == 1e30
+        return
+    with pytest.raises(NumberError) as info:
+        read_number(raw)
+    assert str(info.value) == says
+    assert "too large to compare" in says or "nan" in says
+
+
+def test_results_show_such_numbers_as_typed() -> None:
+    assert as_submitted(10**400) == "1" + "0" * 400
+    assert as_submitted(float("inf")) == "inf" and as_submitted(float("nan")) == "nan"
+    assert as_submitted(10**300) == 10**300 and as_submitted(-0.5) == -0.5 and as_submitted("1e999") == "1e999"
+    assert as_submitted(True) is True
 
 
 def test_read_number_never_evaluates_names() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from grader.expr.nodes import depth
 from grader.problemset.model import Draw, NetworkProblem
 from grader.problemset.source import ProblemSetError
 from grader.solver.world import World, solve, variant_leaves
@@ -257,3 +258,19 @@ def test_a_missing_loss_in_layer_form() -> None:
 def test_layer_form_asks_every_node_and_gradient_by_default() -> None:
     problem = load_problem(dense())
     assert [q.name for q in problem.ask] == [*problem.order, *(f"dL/d{p}" for p in problem.params)]
+
+
+def test_a_wide_layer_is_a_shallow_sum_of_the_same_value() -> None:
+    n = 200
+    inputs = {f"x{k + 1}": 0.01 * (k % 9) for k in range(n)}
+    weights = [[0.1 * ((j + k) % 7 - 3) for k in range(n)] for j in range(2)]
+    problem = load_problem({"id": "q1", "kind": "network", "inputs": inputs, "targets": {"y": 1.0},
+                            "layers": [{"weights": weights, "biases": [0.5, -0.5], "activation": "tanh"},
+                                       {"weights": [[1.0, 1.0]], "activation": "linear"}],
+                            "loss": "squared_error", "learning_rate": 0.1})
+    assert depth(problem.forward["z1_1"]) <= 12  # 201 terms: written left to right it would be 201 deep
+    got = values(problem)
+    for j in range(2):
+        z = sum(w * x for w, x in zip(weights[j], inputs.values(), strict=True)) + (0.5, -0.5)[j]
+        assert got[f"z1_{j + 1}"] == pytest.approx(z, rel=1e-12)
+    assert depth(load_problem(dense()).forward["z1_1"]) == 5  # short sums keep their shape: ((w*x + w*x) + ...)

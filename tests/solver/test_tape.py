@@ -194,3 +194,13 @@ def test_a_softmax_with_components_missing_uses_the_library_partials() -> None:
     g = backward(tape, forward(tape))
     for leaf in ("w1", "w2", "x"):
         assert g[tape.slot_of[leaf]] == pytest.approx(finite_difference(tape, leaf), rel=1e-6, abs=1e-9)
+
+
+def test_a_long_sum_compiles_and_solves_without_recursion() -> None:
+    names = [f"x{k}" for k in range(1, 1001)]
+    tree = parse(" + ".join(names) + " - " + " * ".join(names[:50]), max_length=20_000)
+    tape = compile_graph({n: 1.0 for n in names}, {"L": tree}, ["L"], "L")
+    values = forward(tape)
+    grads = backward(tape, values)
+    assert values[tape.slot_of["L"]] == pytest.approx(999.0)
+    assert grads[tape.slot_of["x1"]] == pytest.approx(0.0) and grads[tape.slot_of["x60"]] == pytest.approx(1.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from grader.problemset.loader import load_problem_set
@@ -77,3 +79,27 @@ def test_a_number_for_a_constant_key_uses_the_tolerance() -> None:
     assert grade_expression(problem, 0.333).verdict.value == "correct"
     assert grade_expression(problem, 0.33).verdict.value == "incorrect"
     assert grade_expression(problem, "1/3").verdict.value == "correct"
+
+
+def test_long_sums_in_a_set_file_load_and_grade() -> None:
+    terms = " + ".join(f"{k}*x" if k % 2 else f"x/{k}" for k in range(1, 801))
+    problem = one(f"variables: {{x: real}}\nanswer: diff({terms}, x)")
+    expected = sum(k if k % 2 else 1 / k for k in range(1, 801))
+    assert grade_expression(problem, repr(expected)).verdict.value == "correct"
+    deep = "x"
+    for _ in range(13):  # a bracket opening 16 operators, 13 times: 209 levels
+        deep = f"({deep})" + " + x" * 16
+    error = fails(f"variables: {{x: real}}\nanswer: {deep}")
+    assert "nested too deeply (more than 200 levels)" in error.message and error.field == "answer" and error.line == 6
+
+
+def test_a_key_too_large_to_check_is_refused_before_it_is_checked() -> None:
+    start = time.process_time()
+    error = fails("variables: {x: real}\nanswer: " + " + ".join(["x"] * 4_999))
+    assert "the answer is too large: more than 3,000 values and operations" in error.message
+    assert error.field == "answer" and time.process_time() - start < 1
+    squares = "+".join(f"tanh({k}*x)^2" for k in range(1, 400))
+    derivative = fails(f"variables: {{x: real}}\nanswer: diff({squares}, x)")
+    assert "with its derivatives taken" in derivative.message
+    define = fails("variables: {x: real}\ndefine: {h: " + " + ".join(["x"] * 2_000) + "}\nanswer: h*h")
+    assert define.field == "define.h" and "too large" in define.message

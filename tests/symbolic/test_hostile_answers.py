@@ -81,9 +81,29 @@ def test_non_text_answers_are_invalid_with_a_reason() -> None:
 
 
 def test_huge_and_deeply_nested_answers_are_invalid_quickly() -> None:
-    for text in ("x" * 1_000_000, "(" * 10_000 + "x" + ")" * 10_000, "\\left(" * 5_000, "1+" * 1_000 + "1"):
+    deep = "x"
+    for _ in range(13):  # 209 levels deep
+        deep = f"({deep})" + "+x" * 16
+    for text in ("x" * 1_000_000, "(" * 10_000 + "x" + ")" * 10_000, "\\left(" * 5_000, deep):
         start = time.perf_counter()
         result = grade_expression(sigmoid_problem(), text)
         assert time.perf_counter() - start < 0.5
         assert result.verdict is Verdict.INVALID
         assert "too" in result.feedback
+
+
+def test_a_long_sum_is_graded_not_refused() -> None:
+    start = time.perf_counter()
+    result = grade_expression(sigmoid_problem(), "sigma(x)*(1-sigma(x))" + " + x - x" * 450)
+    assert time.perf_counter() - start < sigmoid_problem().options["time_limit"] + 0.5
+    assert result.verdict in (Verdict.CORRECT, Verdict.UNDECIDED)
+
+
+def test_a_number_no_float_holds_makes_only_that_answer_invalid() -> None:
+    for answer in ("1e400*x", "sigma(x)*(1 - sigma(x)) + 1e309", "x^2/1e309", 10**400, float("inf"), "1e309"):
+        result = grade_expression(sigmoid_problem(), answer)
+        assert result.verdict is Verdict.INVALID, answer
+        assert "too large to compare" in result.feedback
+        assert not isinstance(result.submitted, int) or abs(result.submitted) < 10**300
+    tiny = grade_expression(sigmoid_problem(), "sigma(x)*(1 - sigma(x)) + 1e-400")  # held, and told apart
+    assert tiny.verdict is Verdict.INCORRECT and "not exactly" in tiny.feedback
