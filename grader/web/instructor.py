@@ -14,7 +14,7 @@ from grader.expr.mathml import MathMLError, to_mathml
 from grader.key import answer_key
 from grader.problemset.model import ExpressionProblem, NetworkProblem
 from grader.problemset.source import InputError
-from grader.service.api.deps import ServiceDep, SessionDep
+from grader.service.api.deps import JobId, ServiceDep, SessionDep
 from grader.service.errors import Invalid, ServiceError
 from grader.service.export import grades_csv
 from grader.service.loaded import loaded_set
@@ -23,6 +23,7 @@ from grader.service.store.jobs import get_job, list_jobs, start_regrade
 from grader.service.store.reports import class_results, set_show_expected
 from grader.service.store.sets import current_version, enrol, enrolled, owned_set, sets_for, upload_set, versions
 from grader.service.store.users import USER_NAME, users_by_name
+from grader.service.text import utf8
 
 from .charts import histogram_svg
 from .diagram import network_svg
@@ -206,7 +207,7 @@ def regrade(set_id: str, user: PageInstructor, form: PostedForm, session: Sessio
 
 
 @router.get("/sets/{set_id}/regrades/{job_id}")
-def regrade_page(request: Request, set_id: str, job_id: int, user: PageInstructor, session: SessionDep) -> Response:
+def regrade_page(request: Request, set_id: str, job_id: JobId, user: PageInstructor, session: SessionDep) -> Response:
     problem_set = owned_set(session, user=user, name=set_id)
     job = get_job(session, problem_set=problem_set, job_id=job_id)
     version = session.get(SetVersion, job.set_version_id)
@@ -224,7 +225,7 @@ def progress(job: RegradeJob) -> dict[str, Any]:
 
 
 @json_router.get("/sets/{set_id}/regrades/{job_id}/progress")
-def regrade_progress(set_id: str, job_id: int, user: JsonUser, session: SessionDep) -> dict[str, Any]:
+def regrade_progress(set_id: str, job_id: JobId, user: JsonUser, session: SessionDep) -> dict[str, Any]:
     """The counts the regrade page's progress bar shows."""
     problem_set = owned_set(session, user=user, name=set_id)
     return progress(get_job(session, problem_set=problem_set, job_id=job_id))
@@ -233,5 +234,5 @@ def regrade_progress(set_id: str, job_id: int, user: JsonUser, session: SessionD
 @router.get("/sets/{set_id}/grades.csv")
 def download_csv(set_id: str, user: PageInstructor, session: SessionDep) -> Response:
     problem_set = owned_set(session, user=user, name=set_id)
-    return Response(grades_csv(session, problem_set=problem_set), media_type="text/csv",
+    return Response(utf8(grades_csv(session, problem_set=problem_set)), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{set_id}-grades.csv"'})

@@ -27,6 +27,7 @@ from grader.service.api.deps import SessionDep
 from grader.service.errors import Forbidden, Invalid, ServiceError, Unauthorized
 from grader.service.models import Role, User
 from grader.service.store.users import user_by_token
+from grader.service.text import unencodable_in
 
 from .render import render_error
 
@@ -125,14 +126,23 @@ async def read_form(request: Request, *, check: bool = True) -> Form:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Invalid(f"the form is not UTF-8 text (byte {exc.start})") from None
+        raise Invalid(f"the form is not UTF-8 text (byte {exc.start + 1} is {raw[exc.start]:#04x})") from None
     try:
-        fields = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
-    except (ValueError, UnicodeDecodeError) as exc:
+        # bytes that are not UTF-8 (an escaped surrogate, %ED%A0%80) come out as lone surrogates: found below
+        fields = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="surrogateescape")
+    except ValueError as exc:
         raise Invalid(f"the form cannot be read: {exc}") from None
     for name, values in fields.items():
-        if any(len(v) > MAX_FIELD_CHARS for v in values):
-            raise Invalid(f"form field {name!r} is too long (at most {MAX_FIELD_CHARS} characters)")
+        shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        if unencodable_in(name) is not None:
+            raise Invalid(f"a form field's name ({shown!r}) is not UTF-8 text", field=shown)
+        for value in values:
+            if len(value) > MAX_FIELD_CHARS:
+                raise Invalid(f"form field {name!r} is too long (at most {MAX_FIELD_CHARS} characters)", field=name)
+            at = unencodable_in(value)
+            if at is not None:
+                raise Invalid(f"form field {name!r} is not UTF-8 text: character {at + 1} is an escaped byte "
+                              f"{ord(value[at]) - 0xDC00:#04x} that UTF-8 does not allow there", field=name)
     form = Form(fields)
     token = request.cookies.get(COOKIE, "")
     if check and not hmac.compare_digest(form.get("csrf"), csrf_token(token)):

@@ -21,7 +21,7 @@ from grader.expr.mathml import MathMLError, to_mathml
 from grader.expr.nodes import Call
 from grader.key import variant_values
 from grader.problemset.model import ExpressionProblem, NetworkProblem, Problem
-from grader.service.api.deps import ServiceDep, SessionDep
+from grader.service.api.deps import ServiceDep, SessionDep, SubmissionId
 from grader.service.errors import NotFound
 from grader.service.loaded import loaded_set
 from grader.service.models import ProblemSet, User
@@ -195,7 +195,7 @@ def _answer(problem: Problem, typed: dict[int, str]) -> Any:
 
 
 @json_router.get("/submissions/{submission_id}/status")
-def submission_status(submission_id: int, session: SessionDep, user: JsonUser) -> dict[str, Any]:
+def submission_status(submission_id: SubmissionId, session: SessionDep, user: JsonUser) -> dict[str, Any]:
     """Whether a submission has been graded yet (the problem page asks until it has)."""
     view = visible_submission(session, user=user, submission_id=submission_id)
     return {"id": submission_id, "status": status_of(view.grade)}

@@ -59,17 +59,20 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
 
     # docs_url and redoc_url off: those pages load their scripts from a CDN; /openapi.json stays
     app = FastAPI(title="grader", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  default_response_class=errors.SafeJSONResponse,
                   description="Grades hand-calculation homework on small neural networks. Authenticate with "
                               "'Authorization: Bearer <token>' (tokens come from `grader user add`).")
     app.state.service = service
     errors.install(app)
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, responses=errors.API_ERRORS)
     for module in (users, sets, students, submissions, regrades, grades):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(pages_router)  # the HTML pages for students and instructors (docs/web.md)
-    app.add_api_route("/health", health, methods=["GET"], tags=["service"])
+    app.add_api_route("/health", health, methods=["GET"], tags=["service"],
+                      responses=errors.error_responses(400, 413, 422, 500, 503))
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(errors.ValidAddress)
     return app
 
 

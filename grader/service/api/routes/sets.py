@@ -12,8 +12,9 @@ from grader.service.errors import Forbidden, NotFound
 from grader.service.loaded import loaded_set
 from grader.service.models import Grade, ProblemSet, Role, SetVersion, Submission
 from grader.service.store.sets import current_version, owned_set, sets_for, upload_set, visible_set
+from grader.service.text import utf8
 
-from ..deps import FILE_BODY, BodyText, CurrentUser, Instructor, SessionDep
+from ..deps import FILE_BODY, MAX_DB_INT32, BodyText, CurrentUser, Instructor, SessionDep
 from ..present import set_out
 from ..schemas import SetOut, UploadOut
 
@@ -61,7 +62,8 @@ def read_set(set_id: str, session: SessionDep, user: CurrentUser) -> SetOut:
 @router.get("/{set_id}/source", response_class=Response,
             responses={200: {"content": {"application/yaml": {}}, "description": "the set's file"}})
 def read_source(set_id: str, session: SessionDep, user: Instructor,
-                version: int | None = Query(default=None, ge=1, description="a version number; default current")) \
+                version: int | None = Query(default=None, ge=1, le=MAX_DB_INT32,
+                                            description="a version number; default current")) \
         -> Response:
     """The file of the current (or a given) version, as uploaded."""
     problem_set = owned_set(session, user=user, name=set_id)
@@ -72,7 +74,7 @@ def read_source(set_id: str, session: SessionDep, user: Instructor,
         if found is None:
             raise NotFound(f"problem set {set_id!r} has no version {version}")
         chosen = found
-    return Response(chosen.source, media_type="application/yaml")
+    return Response(utf8(chosen.source), media_type="application/yaml")
 
 
 @router.get("/{set_id}/key")

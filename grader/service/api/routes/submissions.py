@@ -16,7 +16,7 @@ from grader.service.store.submissions import (
 )
 from grader.service.store.users import get_user
 
-from ..deps import FILE_BODY, BodyText, CurrentUser, ServiceDep, SessionDep, Student
+from ..deps import FILE_BODY, MAX_DB_INT, BodyText, CurrentUser, ServiceDep, SessionDep, Student, SubmissionId
 from ..present import status as grade_status
 from ..present import submission_out
 from ..schemas import SubmissionOut, SubmissionSummary
@@ -42,7 +42,8 @@ def submit(set_id: str, session: SessionDep, user: Student, text: BodyText, serv
 @router.get("/sets/{set_id}/submissions", response_model=list[SubmissionSummary])
 def list_set_submissions(set_id: str, session: SessionDep, user: CurrentUser,
                          student: str | None = Query(default=None, description="instructors: only this student"),
-                         limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)) \
+                         limit: int = Query(default=100, ge=1, le=1000),
+                         offset: int = Query(default=0, ge=0, le=MAX_DB_INT)) \
         -> list[SubmissionSummary]:
     """A student's own submissions, or (instructors) everyone's; newest first."""
     problem_set = visible_set(session, user=user, name=set_id)
@@ -68,7 +69,7 @@ def list_set_submissions(set_id: str, session: SessionDep, user: CurrentUser,
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionOut)
-def read_submission(submission_id: int, session: SessionDep, user: CurrentUser) -> SubmissionOut:
+def read_submission(submission_id: SubmissionId, session: SessionDep, user: CurrentUser) -> SubmissionOut:
     """A submission with its grade and feedback (against the newest version that graded it)."""
     view = visible_submission(session, user=user, submission_id=submission_id)
     out = submission_out(session, view.submission, view.problem_set, view.student, view.grade,
