@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     # Largest request body accepted (a problem set or an answers file), in bytes.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
 
+    # Web sign-in: hours a session lasts; whether its cookie is marked Secure (unset: when the request came
+    # over https, as uvicorn reports it, X-Forwarded-Proto included from trusted proxies).
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 366)
+    session_cookie_secure: bool | None = None
+
     # Batch regrade: submissions per task, and its time limits (seconds).
     chunk_size: int = Field(default=500, ge=1, le=10_000)
     chunk_soft_time_limit: float = Field(default=120.0, gt=0)

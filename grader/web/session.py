@@ -1,8 +1,10 @@
-"""Who is looking at a page: the token in an HttpOnly cookie, forms guarded against cross-site posts.
+"""Who is looking at a page: a server-side session in an HttpOnly cookie, forms guarded against cross-site posts.
 
-Signing in checks a token (the one ``grader user add`` printed) and keeps it in a cookie that scripts
-cannot read and other sites never send (``SameSite=Strict``). Every form that changes something carries
-a second value derived from that token, which another site cannot know, and is refused without it.
+Signing in checks a token (the one ``grader user add`` printed) and starts a session of its own
+(``grader.service.store.sessions``): a random id in a cookie that scripts cannot read and other sites never
+send (``SameSite=Strict``), lasting ``GRADER_SESSION_HOURS``, revoked at sign-out. The token itself is
+never kept by the browser. Every form that changes something carries a second value derived from the
+session id, which another site cannot know, and is refused without it.
 
 Page routes use ``PageRoute``: the service's errors become an HTML page with the same status (and a
 missing or stale sign-in a redirect to the sign-in page) instead of the API's JSON.
@@ -26,7 +28,8 @@ from grader.problemset.source import InputError
 from grader.service.api.deps import SessionDep
 from grader.service.errors import Forbidden, Invalid, ServiceError, Unauthorized
 from grader.service.models import Role, User
-from grader.service.store.users import user_by_token
+from grader.service.settings import Settings
+from grader.service.store.sessions import session_user
 from grader.service.text import unencodable_in
 
 from .render import render_error
@@ -53,16 +56,17 @@ class SignInNeeded(Exception):
     """No valid sign-in: the page sends the browser to the sign-in form."""
 
 
-def csrf_token(token: str) -> str:
-    """The value every form of this sign-in carries: derived from the token, unknown to other sites."""
-    return hmac.new(token.encode("utf-8"), b"grader form", hashlib.sha256).hexdigest()
+def csrf_token(session_id: str) -> str:
+    """The value every form of this sign-in carries: derived from the session's id, unknown to other sites."""
+    return hmac.new(session_id.encode("utf-8"), b"grader form", hashlib.sha256).hexdigest()
 
 
 def signed_in(request: Request, session: SessionDep) -> User | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
+    """The user of the session in the cookie, if it is live (an API token there opens nothing)."""
+    session_id = request.cookies.get(COOKIE)
+    if not session_id:
         return None
-    return user_by_token(session, token=token)
+    return session_user(session, session_id=session_id)
 
 
 def page_user(request: Request, session: SessionDep) -> User:
@@ -163,9 +167,16 @@ PostedForm = Annotated[Form, Depends(posted_form)]
 SignInForm = Annotated[Form, Depends(sign_in_form)]
 
 
-def set_cookie(response: Response, request: Request, token: str) -> None:
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https")
+def set_cookie(response: Response, request: Request, session_id: str, settings: Settings) -> None:
+    """The session's cookie: gone when the session expires, never sent to scripts or with other sites' requests.
+
+    ``Secure`` when ``GRADER_SESSION_COOKIE_SECURE`` says so, or (unset) when this request came over https.
+    """
+    secure = settings.session_cookie_secure
+    if secure is None:
+        secure = request.url.scheme == "https"
+    response.set_cookie(COOKIE, session_id, max_age=int(settings.session_hours * 3600), httponly=True,
+                        samesite="strict", path="/", secure=secure)
 
 
 def clear_cookie(response: Response) -> None:
