@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from grader.problemset.loader import load_problem_set
@@ -26,6 +27,8 @@ def upload_set(session: Session, *, owner: User, text: str, file: str, expect_na
     """Store a problem-set file as a new set or a new version of the owner's set.
 
     The file is loaded first: a broken one raises ``ProblemSetError`` (the loader's message) and nothing changes.
+    Two uploads of one set at the same time cannot both store it: the set's name and each version number are
+    unique, and the upload that comes second is rolled back with ``Conflict`` (409).
     """
     if owner.role is not Role.INSTRUCTOR:
         raise Forbidden("only instructors upload problem sets")
@@ -39,7 +42,7 @@ def upload_set(session: Session, *, owner: User, text: str, file: str, expect_na
             raise NotFound(f"no problem set {loaded.id!r}")
         problem_set = ProblemSet(name=loaded.id, owner_id=owner.id)
         session.add(problem_set)
-        session.flush()
+        _flush_or_conflict(session, loaded.id)
     elif problem_set.owner_id != owner.id:
         raise Forbidden(f"problem set {loaded.id!r} belongs to another instructor")
     elif not update:
@@ -54,8 +57,19 @@ def upload_set(session: Session, *, owner: User, text: str, file: str, expect_na
         problems=[{"id": p.id, "title": p.title, "kind": p.kind, "max_score": p.max_score} for p in loaded.problems],
     )
     session.add(version)
-    session.flush()
+    _flush_or_conflict(session, loaded.id)
     return Upload(problem_set, version, created=created, changed=True)
+
+
+def _flush_or_conflict(session: Session, name: str) -> None:
+    """Flush; a unique key taken meanwhile by another upload of the set rolls back and raises ``Conflict``."""
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"another upload of problem set {name!r} was stored at the same moment; nothing was "
+                       "stored from this one: look at the set, then send the file again if it is still needed")\
+            from None
 
 
 def get_set(session: Session, *, name: str) -> ProblemSet | None:
