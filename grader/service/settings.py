@@ -12,6 +12,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///grader.db"
+#: What one submission may store of its answers as read (JSON), and one grade of its result, in bytes.
+DEFAULT_MAX_ANSWERS_BYTES = 256 * 1024
+DEFAULT_MAX_RESULT_BYTES = 512 * 1024
 
 
 class Settings(BaseSettings):
@@ -24,6 +27,10 @@ class Settings(BaseSettings):
     port: int = 8000
     # Largest request body accepted (a problem set or an answers file), in bytes.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # What is stored per submission (its answers as read, as JSON) and per grade (its result), checked before
+    # the write: a file whose answers read larger is refused (413); a larger result is stored as an error.
+    max_answers_bytes: int = Field(default=DEFAULT_MAX_ANSWERS_BYTES, ge=1024)
+    max_result_bytes: int = Field(default=DEFAULT_MAX_RESULT_BYTES, ge=1024)
 
     # Web sign-in: hours a session lasts; whether its cookie is marked Secure (unset: when the request came
     # over https, as uvicorn reports it, X-Forwarded-Proto included from trusted proxies).

@@ -25,6 +25,25 @@ def valid_text(text: str) -> str:
     return text
 
 
+def joined_pairs(value: Any) -> Any:
+    """A JSON-like value with each high-and-low surrogate pair joined into its character; lone ones stay.
+
+    YAML reads the JSON escapes of one astral character (``"\\ud835\\udc65"``, 𝑥) as two surrogates.
+    """
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        try:
+            return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        except UnicodeDecodeError:  # a lone one: left for find_unencodable to report
+            return value
+    if isinstance(value, dict):
+        return {joined_pairs(k): joined_pairs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [joined_pairs(v) for v in value]
+    return value
+
+
 def utf8(text: str) -> bytes:
     """``text`` encoded as UTF-8, never failing: what cannot be encoded is repaired first."""
     try:

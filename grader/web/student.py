@@ -22,12 +22,13 @@ from grader.expr.nodes import Call
 from grader.key import variant_values
 from grader.problemset.model import ExpressionProblem, NetworkProblem, Problem
 from grader.service.api.deps import ServiceDep, SessionDep, SubmissionId
-from grader.service.errors import NotFound
+from grader.service.errors import Invalid, NotFound, TooLarge
 from grader.service.loaded import loaded_set
 from grader.service.models import ProblemSet, User
 from grader.service.store.reports import attempts, latest_answers, status_of, student_set, student_sets
 from grader.service.store.sets import current_version, visible_set
 from grader.service.store.submissions import create_submission, visible_submission
+from grader.service.text import scrub
 
 from .diagram import network_svg
 from .preview import PLAIN_NUMBER, preview_for, preview_html
@@ -162,12 +163,19 @@ def submit(request: Request, set_id: str, problem_id: str, user: PageStudent, fo
     if answer is None:
         return problem_page(request, session, user, problem_set, problem_id, typed=typed, status=422,
                             error="Type at least one answer before submitting.")
-    answers = {pid: a for pid, a in latest_answers(session, problem_set=problem_set, student=user).items()
+    # carried over as valid text: a lone surrogate stored before they were refused must not block this
+    answers = {pid: scrub(a) for pid, a in latest_answers(session, problem_set=problem_set, student=user).items()
                if pid in {p["id"] for p in version.problems}}
     answers[problem_id] = answer
     text = yaml.safe_dump({"problem_set": set_id, "student": user.name, "answers": answers}, sort_keys=False,
                           allow_unicode=True)
-    submission = create_submission(session, problem_set=problem_set, student=user, text=text, file="answers")
+    try:
+        submission = create_submission(session, problem_set=problem_set, student=user, text=text, file="answers",
+                                       max_bytes=service.settings.max_answers_bytes)
+    except (TooLarge, Invalid) as exc:  # nothing was stored: the page again, with what was typed and why
+        session.rollback()
+        return problem_page(request, session, user, problem_set, problem_id, typed=typed, status=exc.status,
+                            error=exc.message)
     session.commit()  # stored before it is handed to a grader, as the API does
     service.dispatcher.grade(submission.id, submission.set_version_id)
     return RedirectResponse(f"/sets/{set_id}/problems/{problem_id}?submitted={submission.id}#feedback",

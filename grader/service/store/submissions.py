@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grader.grading.answers import Answers, read_answers
-from grader.service.errors import Forbidden, Invalid, NotFound
+from grader.service.errors import Forbidden, Invalid, NotFound, TooLarge
 from grader.service.models import Grade, ProblemSet, Role, SetVersion, Submission, User
+from grader.service.settings import DEFAULT_MAX_ANSWERS_BYTES
 from grader.service.store.sets import current_version, is_enrolled
+from grader.service.text import find_unencodable, joined_pairs, json_size
 
 
 def create_submission(session: Session, *, problem_set: ProblemSet, student: User, text: str,
-                      file: str = "<answers>") -> Submission:
+                      file: str = "<answers>", max_bytes: int = DEFAULT_MAX_ANSWERS_BYTES) -> Submission:
     """Check an answers file against the set and store it exactly as received.
 
     A file that cannot be read raises ``AnswersError``; one for another set or student, or naming problems
-    the set does not have, raises ``Invalid``/``Forbidden``. Nothing is stored then.
+    the set does not have, raises ``Invalid``/``Forbidden``; answers that read as more than ``max_bytes``
+    of JSON (``GRADER_MAX_ANSWERS_BYTES``) raise ``TooLarge``. Nothing is stored then.
     """
     if student.role is not Role.STUDENT:
         raise Forbidden("only students submit answers")
@@ -39,11 +42,32 @@ def create_submission(session: Session, *, problem_set: ProblemSet, student: Use
     if unknown:
         raise Invalid(f"problem set {problem_set.name!r} has no problem {unknown[0]!r} (it has {', '.join(known)})",
                       file=file, field=f"answers.{unknown[0]}", line=answers.lines.get(unknown[0]))
+    answers = replace(answers, answers=joined_pairs(answers.answers))
+    check_storable(answers, text, max_bytes)
     submission = Submission(problem_set_id=problem_set.id, student_id=student.id, set_version_id=version.id,
                             answers=text, parsed=parsed_form(answers))
     session.add(submission)
     session.flush()
     return submission
+
+
+def check_storable(answers: Answers, text: str, max_bytes: int) -> None:
+    """Refuse answers that hold text no database can store, or that read as more than ``max_bytes`` of JSON.
+
+    The size is that of the answers as read, whatever produced them: a few hundred bytes of YAML aliases
+    can read as megabytes, which would be stored, graded and shown on every page that lists them.
+    """
+    found = find_unencodable(answers.answers, "answers")
+    if found is not None:
+        top = found.path.split(".")[1] if "." in found.path else None
+        raise Invalid(found.describe(), file=answers.file, field=found.path,
+                      line=answers.lines.get(top) if top else None)
+    size = json_size({"answers": answers.answers, "lines": answers.lines})
+    if size > max_bytes:
+        raise TooLarge(f"the answers read as {size:,} bytes (the file has {len(text.encode('utf-8')):,}), more than "
+                       f"the {max_bytes:,} one submission may store; nothing was stored. Write each answer once "
+                       "(YAML aliases repeat what they point to) and keep answers short", file=answers.file,
+                       field="answers")
 
 
 def parsed_form(answers: Answers) -> dict[str, Any] | None:

@@ -31,7 +31,7 @@ def submit(set_id: str, session: SessionDep, user: Student, text: BodyText, serv
     """Submit an answers file (SPEC section 3) as the body. It is stored, then graded; poll its URL for the grade."""
     problem_set = visible_set(session, user=user, name=set_id)
     submission = create_submission(session, problem_set=problem_set, student=user, text=text,
-                                   file="answers")
+                                   file="answers", max_bytes=service.settings.max_answers_bytes)
     session.commit()  # stored before it is queued: if queuing fails, the sweep queues it
     service.dispatcher.grade(submission.id, submission.set_version_id)
     response.headers["Location"] = f"/api/v1/submissions/{submission.id}"
