@@ -79,7 +79,8 @@ def upload_form(request: Request, user: PageInstructor) -> Response:
 
 
 @router.post("/upload")
-def upload(request: Request, user: PageInstructor, form: PostedForm, session: SessionDep) -> Response:
+def upload(request: Request, user: PageInstructor, form: PostedForm, session: SessionDep,
+           service: ServiceDep) -> Response:
     """Store a new set, or a new version of one of yours; a broken file is shown again with its error."""
     source = form.get("source").replace("\r\n", "\n")
     filename = _FILE_NAME.sub("", form.get("filename"))[:120] or "upload.yaml"
@@ -88,7 +89,7 @@ def upload(request: Request, user: PageInstructor, form: PostedForm, session: Se
                       filename=filename, error={"message": "The file is empty: choose a file or paste its text.",
                                                 "line": None, "problem": None, "field": None}, listing=[])
     try:
-        result = upload_set(session, owner=user, text=source, file=filename)
+        result = upload_set(session, owner=user, text=source, file=filename, limits=service.settings.set_load_limits)
         session.commit()
     except InputError as exc:
         session.rollback()

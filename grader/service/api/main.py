@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from grader.service import setload
 from grader.service.db import make_engine, make_sessionmaker
 from grader.service.dispatch import CeleryDispatcher, Dispatcher, InProcessDispatcher
 from grader.service.errors import Unavailable
@@ -41,6 +43,8 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # the fork server that loads uploaded sets imports the loader once: started now, not on the first upload
+        threading.Thread(target=setload.prestart, name="grader-set-loader-start", daemon=True).start()
         sweeper = None
         if isinstance(service.dispatcher, InProcessDispatcher):
             service.dispatcher.start()

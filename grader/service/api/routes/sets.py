@@ -14,7 +14,7 @@ from grader.service.models import Grade, ProblemSet, Role, SetVersion, Submissio
 from grader.service.store.sets import current_version, owned_set, sets_for, upload_set, visible_set
 from grader.service.text import utf8
 
-from ..deps import FILE_BODY, MAX_DB_INT32, BodyText, CurrentUser, Instructor, SessionDep
+from ..deps import FILE_BODY, MAX_DB_INT32, BodyText, CurrentUser, Instructor, ServiceDep, SessionDep
 from ..present import set_out
 from ..schemas import SetOut, UploadOut
 
@@ -28,19 +28,26 @@ def list_sets(session: SessionDep, user: CurrentUser) -> list[SetOut]:
 
 
 @router.post("", response_model=UploadOut, status_code=status.HTTP_201_CREATED, openapi_extra=FILE_BODY)
-def create_set(session: SessionDep, user: Instructor, text: BodyText, response: Response) -> UploadOut:
-    """Upload a new problem set (the YAML file as the body). A broken file is refused with the loader's message."""
-    upload = upload_set(session, owner=user, text=text, file="upload", update=False)
+def create_set(session: SessionDep, user: Instructor, text: BodyText, response: Response, service: ServiceDep) \
+        -> UploadOut:
+    """Upload a new problem set (the YAML file as the body). A broken file is refused with the loader's message.
+
+    The file is loaded in a bounded child process: one that needs more than GRADER_SET_LOAD_SECONDS or
+    GRADER_SET_LOAD_MEMORY_MB is refused (422).
+    """
+    upload = upload_set(session, owner=user, text=text, file="upload", update=False,
+                        limits=service.settings.set_load_limits)
     session.commit()
     response.headers["Location"] = f"/api/v1/sets/{upload.problem_set.name}"
     return _upload_out(session, upload.problem_set, user, upload.created, upload.changed, upload.version)
 
 
 @router.put("/{set_id}", response_model=UploadOut, openapi_extra=FILE_BODY)
-def update_set(set_id: str, session: SessionDep, user: Instructor, text: BodyText) -> UploadOut:
+def update_set(set_id: str, session: SessionDep, user: Instructor, text: BodyText, service: ServiceDep) -> UploadOut:
     """Upload a changed file for one of your sets: a new version (the same file changes nothing)."""
     owned_set(session, user=user, name=set_id)
-    upload = upload_set(session, owner=user, text=text, file=f"{set_id}.yaml", expect_name=set_id, create=False)
+    upload = upload_set(session, owner=user, text=text, file=f"{set_id}.yaml", expect_name=set_id, create=False,
+                        limits=service.settings.set_load_limits)
     session.commit()
     return _upload_out(session, upload.problem_set, user, upload.created, upload.changed, upload.version)
 
