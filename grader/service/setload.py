@@ -126,7 +126,14 @@ def _in_child(text: str, file: str, limits: LoadLimits) -> SetSummary:
     receiver, sender = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_child, args=(sender, text, file, limits.memory_mb), daemon=True,
                           name="grader-set-load")
-    process.start()
+    try:
+        process.start()
+    except (OSError, RuntimeError) as exc:  # no process to be had: the server's trouble, not the file's
+        sender.close()
+        receiver.close()
+        log.exception("could not start a process to load %s", file)
+        raise Unavailable(f"the server cannot start a process to load the problem set ({type(exc).__name__}); "
+                          "send it again in a moment") from None
     sender.close()
     started = time.monotonic()
     try:
