@@ -289,9 +289,9 @@ def _owner(session: Session, name: str | None, set_name: str) -> User:
 
 
 @_reported
-def _upload(args: argparse.Namespace, _settings: Settings, factory: sessionmaker[Session]) -> int:
-    from grader.problemset.loader import load_problem_set
+def _upload(args: argparse.Namespace, settings: Settings, factory: sessionmaker[Session]) -> int:
     from grader.problemset.source import ProblemSetError
+    from grader.service.setload import load_summary
     from grader.service.store.sets import upload_set
 
     path = Path(args.problem_set)
@@ -299,12 +299,13 @@ def _upload(args: argparse.Namespace, _settings: Settings, factory: sessionmaker
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ProblemSetError(f"cannot read the file: {exc}", file=str(path)) from None
-    loaded = load_problem_set(text, str(path))  # a broken file stops here, before the database is touched
+    # a broken file stops here, before the database is touched; loaded within the server's bounds
+    loaded = load_summary(text, str(path), settings.set_load_limits)
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     with factory() as session:
         owner = _owner(session, args.instructor, loaded.id)
-        upload = upload_set(session, owner=owner, text=text, file=str(path))
+        upload = upload_set(session, owner=owner, text=text, file=str(path), loaded=loaded)
         session.commit()
         what = "new set" if upload.created else ("new version" if upload.changed else "unchanged")
         print(f"{loaded.id}: version {upload.version.number} ({what}; {len(loaded.problems)} problems, "

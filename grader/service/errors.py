@@ -6,15 +6,30 @@ from typing import Any
 
 
 class ServiceError(Exception):
+    """A refusal with its HTTP status; ``field``, ``file``, ``line`` and ``unknown`` say where, when known,
+    ``problems`` lists each bad entry of a roster or list of users, ``retry_after`` the seconds a 429 asks for.
+
+    ``as_dict`` is the error body of the API (``ErrorOut`` in ``grader.service.api.schemas``).
+    """
+
     status = 400
 
-    def __init__(self, message: str, **detail: Any) -> None:
+    def __init__(self, message: str, *, field: str | None = None, file: str | None = None, line: int | None = None,
+                 unknown: list[str] | None = None, problems: list[dict[str, Any]] | None = None,
+                 retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.detail = detail
+        self.field = field
+        self.file = file
+        self.line = line
+        self.unknown = unknown
+        self.problems = problems
+        self.retry_after = retry_after
 
     def as_dict(self) -> dict[str, Any]:
-        return {"detail": self.message, **self.detail}
+        where = {"field": self.field, "file": self.file, "line": self.line, "unknown": self.unknown,
+                 "problems": self.problems, "retry_after": self.retry_after}
+        return {"detail": self.message, **{k: v for k, v in where.items() if v is not None}}
 
 
 class Unauthorized(ServiceError):
@@ -48,7 +63,7 @@ class TooManyRequests(ServiceError):
 
     def __init__(self, message: str, *, retry_after: int, **detail: Any) -> None:
         super().__init__(message, retry_after=retry_after, **detail)
-        self.retry_after = retry_after
+        self.retry_after: int = retry_after
 
 
 class Unavailable(ServiceError):

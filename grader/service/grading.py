@@ -23,6 +23,8 @@ from grader.problemset.source import InputError
 from grader.service.db import utcnow
 from grader.service.loaded import loaded_set
 from grader.service.models import Delivery, Grade, RegradeJob, SetVersion, Submission
+from grader.service.settings import DEFAULT_MAX_RESULT_BYTES
+from grader.service.text import json_size, valid_text
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +42,26 @@ class Graded:
     error: str | None
 
     def row(self, version_id: int) -> dict[str, Any]:
+        error = None if self.error is None else _short(valid_text(self.error))  # messages may quote what was sent
         return {"submission_id": self.submission_id, "set_version_id": version_id, "score": self.score,
-                "max_score": self.max_score, "result": self.result, "error": self.error, "graded_at": utcnow()}
+                "max_score": self.max_score, "result": self.result, "error": error, "graded_at": utcnow()}
+
+
+#: characters of an error message kept with a grade (a message may quote a long answer)
+MAX_ERROR_CHARS = 2000
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= MAX_ERROR_CHARS else message[:MAX_ERROR_CHARS - 1] + "…"
 
 
 def grade_answers(ps: LoadedSet, submission_id: int, text: str, limits: Limits = (),
-                  parsed: dict[str, Any] | None = None) -> Graded:
-    """Grade one stored answers file; any failure of the grading itself becomes the submission's error."""
+                  parsed: dict[str, Any] | None = None, max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES) -> Graded:
+    """Grade one stored answers file; any failure of the grading itself becomes the submission's error.
+
+    A result larger than ``max_result_bytes`` as JSON (``GRADER_MAX_RESULT_BYTES``) is not stored: the
+    submission is graded with an error saying so, instead of a grade that every page showing it must carry.
+    """
     try:
         file = f"submission {submission_id}"
         answers = read_answers(text, file) if parsed is None else Answers(
@@ -57,7 +72,14 @@ def grade_answers(ps: LoadedSet, submission_id: int, text: str, limits: Limits =
     except Exception as exc:  # a grading failure belongs to this submission only; the batch goes on
         log.exception("grading submission %s failed", submission_id)
         return Graded(submission_id, None, ps.max_score, None, f"grading failed: {type(exc).__name__}: {exc}")
-    return Graded(submission_id, result.score, result.max_score, json_safe(result.to_dict()), None)
+    stored = json_safe(result.to_dict())
+    size = json_size(stored)
+    if size > max_result_bytes:
+        log.warning("submission %s: result of %d bytes not stored (limit %d)", submission_id, size, max_result_bytes)
+        return Graded(submission_id, None, result.max_score, None,
+                      f"the grading result is {size:,} bytes, more than the {max_result_bytes:,} a grade may store, "
+                      "so it was not kept: submit shorter answers")
+    return Graded(submission_id, result.score, result.max_score, stored, None)
 
 
 def json_safe(value: Any) -> Any:
@@ -129,7 +151,8 @@ def _count_into_jobs(session: Session, version_id: int, ok: list[int], bad: list
 
 
 def grade_one(factory: sessionmaker[Session], *, submission_id: int, version_id: int, redelivered: bool = False,
-              max_deliveries: int = 3, time_limit: float | None = None, limits: Limits = ()) -> str:
+              max_deliveries: int = 3, time_limit: float | None = None, limits: Limits = (),
+              max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES) -> str:
     """Grade one submission against one version. Return what happened: graded, failed, done-before, gone.
 
     ``redelivered`` work (its previous grader died or timed out) is counted in the database; after
@@ -150,20 +173,20 @@ def grade_one(factory: sessionmaker[Session], *, submission_id: int, version_id:
         graded = error_grade(version.max_score, submission_id, f"grading was abandoned after {max_deliveries} "
                              f"attempts: each one stopped its worker process or ran past {limit}")
     else:
-        graded = _grade_within(version, submission_id, text, parsed, time_limit, limits)
+        graded = _grade_within(version, submission_id, text, parsed, time_limit, limits, max_result_bytes)
     with factory() as session, session.begin():
         store_grades(session, version_id, [graded])
     return "failed" if graded.error else "graded"
 
 
 def _grade_within(version: SetVersion, submission_id: int, text: str, parsed: dict[str, Any] | None,
-                  time_limit: float | None, limits: Limits) -> Graded:
+                  time_limit: float | None, limits: Limits, max_result_bytes: int) -> Graded:
     try:
         ps = _load(version)
     except InputError as exc:
         return error_grade(version.max_score, submission_id, f"the problem set does not load: {exc}")
     try:
-        return grade_answers(ps, submission_id, text, limits, parsed)
+        return grade_answers(ps, submission_id, text, limits, parsed, max_result_bytes)
     except limits:
         limit = f"{time_limit:g} s" if time_limit else "its time limit"
         return error_grade(version.max_score, submission_id, f"grading took longer than {limit}")
@@ -187,7 +210,8 @@ class ChunkOutcome:
 
 
 def grade_chunk(factory: sessionmaker[Session], *, job_id: int, version_id: int, submission_ids: list[int],
-                redelivered: bool = False, limits: Limits = ()) -> ChunkOutcome:
+                redelivered: bool = False, limits: Limits = (),
+                max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES) -> ChunkOutcome:
     """Grade a chunk of a regrade and write its grades in bulk, in one transaction.
 
     A chunk handed out a second time was probably cut short by a crash: it is split into single submissions,
@@ -211,7 +235,7 @@ def grade_chunk(factory: sessionmaker[Session], *, job_id: int, version_id: int,
     except InputError as exc:
         graded = [error_grade(version.max_score, sid, f"the problem set does not load: {exc}") for sid, _, _ in rows]
     else:
-        graded = [grade_answers(ps, sid, text, limits, parsed) for sid, text, parsed in rows]
+        graded = [grade_answers(ps, sid, text, limits, parsed, max_result_bytes) for sid, text, parsed in rows]
     with factory() as session, session.begin():
         done, failed = store_grades(session, version_id, graded)
     return ChunkOutcome(done=done, failed=failed, skipped=len(submission_ids) - done - failed)

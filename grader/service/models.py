@@ -27,13 +27,37 @@ from sqlalchemy import (
     false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from grader.service.db import utcnow
+from grader.service.text import scrub
 
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
-JsonDoc = JSON().with_variant(JSONB(), "postgresql")
+
+
+class JsonDoc(TypeDecorator[Any]):
+    """JSON (JSONB on PostgreSQL) whose strings are valid text both ways.
+
+    Requests that bring a lone surrogate are refused, but a row stored before that (or derived from one,
+    such as a grade's result) must not break every later read, and PostgreSQL refuses to store one: strings
+    are repaired (``grader.service.text.scrub``) when written and when read.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return scrub(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return scrub(value)
+
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -105,8 +129,8 @@ class SetVersion(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     max_score: Mapped[float] = mapped_column(Float)
     # [{"id", "title", "kind", "max_score"}] in the file's order, for listings and the grades CSV.
-    problems: Mapped[list[dict[str, Any]]] = mapped_column(JsonDoc)
-    warnings: Mapped[list[str]] = mapped_column(JsonDoc)
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(JsonDoc())
+    warnings: Mapped[list[str]] = mapped_column(JsonDoc())
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -132,7 +156,7 @@ class Submission(Base):
     answers: Mapped[str] = mapped_column(Text)  # the answers file exactly as received
     # The same file as read at submission (problem_set, student, answers, lines), so regrades skip the YAML
     # parsing; null when JSON cannot hold it faithfully, and then the text is read again.
-    parsed: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    parsed: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc())
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -148,7 +172,7 @@ class Grade(Base):
     set_version_id: Mapped[int] = mapped_column(ForeignKey("set_versions.id", ondelete="CASCADE"))
     score: Mapped[float | None] = mapped_column(Float)
     max_score: Mapped[float] = mapped_column(Float)
-    result: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)  # SPEC section 4, in full
+    result: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc())  # SPEC section 4, in full
     error: Mapped[str | None] = mapped_column(Text)  # why it could not be graded (then score is null)
     graded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

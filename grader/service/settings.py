@@ -7,11 +7,21 @@ Without a broker the service runs embedded: SQLite file, grading done in-process
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+if TYPE_CHECKING:
+    from grader.service.setload import LoadLimits
+
 DEFAULT_DATABASE_URL = "sqlite:///grader.db"
+#: What one submission may store of its answers as read (JSON), and one grade of its result, in bytes.
+DEFAULT_MAX_ANSWERS_BYTES = 256 * 1024
+DEFAULT_MAX_RESULT_BYTES = 512 * 1024
+#: Loading an uploaded problem set: wall-clock seconds, and the address space of the process doing it (MiB).
+DEFAULT_SET_LOAD_SECONDS = 10.0
+DEFAULT_SET_LOAD_MEMORY_MB = 1024
 
 
 class Settings(BaseSettings):
@@ -24,6 +34,21 @@ class Settings(BaseSettings):
     port: int = 8000
     # Largest request body accepted (a problem set or an answers file), in bytes.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # What is stored per submission (its answers as read, as JSON) and per grade (its result), checked before
+    # the write: a file whose answers read larger is refused (413); a larger result is stored as an error.
+    max_answers_bytes: int = Field(default=DEFAULT_MAX_ANSWERS_BYTES, ge=1024)
+    max_result_bytes: int = Field(default=DEFAULT_MAX_RESULT_BYTES, ge=1024)
+    # An uploaded problem set is read, checked and its key computed in a child process with these bounds;
+    # a set that needs more time or memory is refused (422).
+    set_load_seconds: float = Field(default=DEFAULT_SET_LOAD_SECONDS, gt=0)
+    set_load_memory_mb: int = Field(default=DEFAULT_SET_LOAD_MEMORY_MB, ge=64)
+    # How many such loads one server process runs at once (each may use the memory above).
+    set_loads_at_once: int = Field(default=2, ge=1, le=64)
+
+    # Web sign-in: hours a session lasts; whether its cookie is marked Secure (unset: when the request came
+    # over https, as uvicorn reports it, X-Forwarded-Proto included from trusted proxies).
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 366)
+    session_cookie_secure: bool | None = None
 
     # Batch regrade: submissions per task, and its time limits (seconds).
     chunk_size: int = Field(default=500, ge=1, le=10_000)
@@ -65,6 +90,12 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return not self.broker_url
+
+    @property
+    def set_load_limits(self) -> LoadLimits:
+        from grader.service.setload import LoadLimits
+
+        return LoadLimits(self.set_load_seconds, self.set_load_memory_mb, self.set_loads_at_once)
 
 
 @lru_cache(maxsize=1)

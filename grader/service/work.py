@@ -21,7 +21,7 @@ def run_grade(factory: sessionmaker[Session], settings: Settings, _dispatcher: D
               version_id: int, *, redelivered: bool = False, limits: Limits = ()) -> str:
     return grade_one(factory, submission_id=submission_id, version_id=version_id, redelivered=redelivered,
                      max_deliveries=settings.max_deliveries, time_limit=settings.task_soft_time_limit,
-                     limits=limits)
+                     limits=limits, max_result_bytes=settings.max_result_bytes)
 
 
 def plan_regrade(factory: sessionmaker[Session], settings: Settings, dispatcher: Dispatcher, job_id: int) -> int:
@@ -49,7 +49,7 @@ def run_chunk(factory: sessionmaker[Session], settings: Settings, dispatcher: Di
               limits: Limits = ()) -> ChunkOutcome:
     try:
         outcome = grade_chunk(factory, job_id=job_id, version_id=version_id, submission_ids=submission_ids,
-                              redelivered=redelivered, limits=limits)
+                              redelivered=redelivered, limits=limits, max_result_bytes=settings.max_result_bytes)
     except limits:
         log.warning("chunk of job %s starting at submission %s ran out of time; grading it one by one", job_id,
                     submission_ids[0])

@@ -14,7 +14,7 @@ from grader.expr.mathml import MathMLError, to_mathml
 from grader.key import answer_key
 from grader.problemset.model import ExpressionProblem, NetworkProblem
 from grader.problemset.source import InputError
-from grader.service.api.deps import ServiceDep, SessionDep
+from grader.service.api.deps import JobId, ServiceDep, SessionDep
 from grader.service.errors import Invalid, ServiceError
 from grader.service.export import grades_csv
 from grader.service.loaded import loaded_set
@@ -33,6 +33,7 @@ from grader.service.store.sets import (
 )
 from grader.service.store.submissions import hourly_limit
 from grader.service.store.users import USER_NAME
+from grader.service.text import utf8
 
 from .charts import histogram_svg
 from .diagram import network_svg
@@ -96,7 +97,8 @@ def upload_form(request: Request, user: PageInstructor) -> Response:
 
 
 @router.post("/upload")
-def upload(request: Request, user: PageInstructor, form: PostedForm, session: SessionDep) -> Response:
+def upload(request: Request, user: PageInstructor, form: PostedForm, session: SessionDep,
+           service: ServiceDep) -> Response:
     """Store a new set, or a new version of one of yours; a broken file is shown again with its error."""
     source = form.get("source").replace("\r\n", "\n")
     filename = _FILE_NAME.sub("", form.get("filename"))[:120] or "upload.yaml"
@@ -105,7 +107,7 @@ def upload(request: Request, user: PageInstructor, form: PostedForm, session: Se
                       filename=filename, error={"message": "The file is empty: choose a file or paste its text.",
                                                 "line": None, "problem": None, "field": None}, listing=[])
     try:
-        result = upload_set(session, owner=user, text=source, file=filename)
+        result = upload_set(session, owner=user, text=source, file=filename, limits=service.settings.set_load_limits)
         session.commit()
     except InputError as exc:
         session.rollback()
@@ -232,7 +234,7 @@ def regrade(set_id: str, user: PageInstructor, form: PostedForm, session: Sessio
 
 
 @router.get("/sets/{set_id}/regrades/{job_id}")
-def regrade_page(request: Request, set_id: str, job_id: int, user: PageInstructor, session: SessionDep) -> Response:
+def regrade_page(request: Request, set_id: str, job_id: JobId, user: PageInstructor, session: SessionDep) -> Response:
     problem_set = owned_set(session, user=user, name=set_id)
     job = get_job(session, problem_set=problem_set, job_id=job_id)
     version = session.get(SetVersion, job.set_version_id)
@@ -250,7 +252,7 @@ def progress(job: RegradeJob) -> dict[str, Any]:
 
 
 @json_router.get("/sets/{set_id}/regrades/{job_id}/progress")
-def regrade_progress(set_id: str, job_id: int, user: JsonUser, session: SessionDep) -> dict[str, Any]:
+def regrade_progress(set_id: str, job_id: JobId, user: JsonUser, session: SessionDep) -> dict[str, Any]:
     """The counts the regrade page's progress bar shows."""
     problem_set = owned_set(session, user=user, name=set_id)
     return progress(get_job(session, problem_set=problem_set, job_id=job_id))
@@ -259,5 +261,5 @@ def regrade_progress(set_id: str, job_id: int, user: JsonUser, session: SessionD
 @router.get("/sets/{set_id}/grades.csv")
 def download_csv(set_id: str, user: PageInstructor, session: SessionDep) -> Response:
     problem_set = owned_set(session, user=user, name=set_id)
-    return Response(grades_csv(session, problem_set=problem_set), media_type="text/csv",
+    return Response(utf8(grades_csv(session, problem_set=problem_set)), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{set_id}-grades.csv"'})

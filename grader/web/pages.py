@@ -9,14 +9,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from grader.service.api.deps import SessionDep
+from grader.service.api.deps import ServiceDep, SessionDep
 from grader.service.models import Role
+from grader.service.store.sessions import revoke_session, start_session
 from grader.service.store.sets import visible_set
 from grader.service.store.users import user_by_token
 
 from . import instructor, preview, student
 from .render import render, static_file
 from .session import (
+    COOKIE,
     PageRoute,
     PageUser,
     PostedForm,
@@ -41,8 +43,8 @@ def sign_in_form(request: Request, next: str = Query(default="/sets", max_length
 
 
 @pages.post("/signin")
-def sign_in(request: Request, form: SignInForm, session: SessionDep) -> Response:
-    """Check the token, keep it in an HttpOnly cookie, and go where the visitor was headed."""
+def sign_in(request: Request, form: SignInForm, session: SessionDep, service: ServiceDep) -> Response:
+    """Check the token, start a session (its id in an HttpOnly cookie), and go where the visitor was headed."""
     token = form.get("token").strip()
     target = safe_next(form.get("next", "/sets"))
     user = user_by_token(session, token=token) if token else None
@@ -50,13 +52,18 @@ def sign_in(request: Request, form: SignInForm, session: SessionDep) -> Response
         message = "That token is not valid." if token else "Type your token."
         return render(request, "signin.html", status=401 if token else 422, title="Sign in", next=target,
                       error=message)
+    session_id = start_session(session, user=user, hours=service.settings.session_hours)
+    session.commit()
     response = RedirectResponse(target, status_code=303)
-    set_cookie(response, request, token)
+    set_cookie(response, request, session_id, service.settings)
     return response
 
 
 @pages.post("/signout")
-def sign_out(user: PageUser, form: PostedForm) -> Response:
+def sign_out(request: Request, user: PageUser, form: PostedForm, session: SessionDep) -> Response:
+    """Revoke the session: its cookie opens nothing from now on, even sent again."""
+    revoke_session(session, session_id=request.cookies[COOKIE])
+    session.commit()
     response = RedirectResponse("/signin", status_code=303)
     clear_cookie(response)
     return response

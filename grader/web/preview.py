@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from grader.expr import ExpressionError, parse, read_answer
 from grader.expr.mathml import MathMLError, to_mathml
@@ -21,6 +21,7 @@ from grader.expr.parser import MAX_LENGTH
 from grader.grading.numeric import MAX_NUMERIC_TEXT, NumberError, read_number
 from grader.problemset.model import ExpressionProblem, Problem
 from grader.service.api.deps import ServiceDep, SessionDep
+from grader.service.api.schemas import BodyIn
 from grader.service.errors import NotFound
 from grader.service.loaded import loaded_set
 from grader.service.store.sets import current_version, visible_set
@@ -95,7 +96,7 @@ def _mathml(tree: Any) -> str:
         return ""
 
 
-class PreviewIn(BaseModel):
+class PreviewIn(BodyIn):
     text: str = Field(max_length=MAX_LENGTH, description="what the student typed")
     set: str = Field(max_length=64, description="the problem set's id")
     problem: str = Field(max_length=64, description="the problem's id")

@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from grader.expr import ExpressionError, read_answer
 from grader.expr.mathml import MathMLError, to_mathml
+from grader.service.text import utf8
 
 VERDICTS = {
     # verdict: (word shown, symbol shown beside it, CSS class giving its colour)
@@ -86,11 +87,14 @@ ENV = _environment()
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """Render ``template`` with the signed-in user (if any) and their form value."""
+    """Render ``template`` with the signed-in user (if any) and their form value.
+
+    Encoded so that it cannot fail: a lone surrogate stored before it was refused shows as U+FFFD.
+    """
     page = ENV.get_template(template).render(
         user=getattr(request.state, "user", None), csrf=getattr(request.state, "csrf", ""),
         path=request.url.path, **context)
-    return HTMLResponse(page, status_code=status)
+    return HTMLResponse(utf8(page), status_code=status)
 
 
 def render_error(request: Request, status: int, message: str) -> HTMLResponse:

@@ -1,8 +1,10 @@
-"""Who is looking at a page: the token in an HttpOnly cookie, forms guarded against cross-site posts.
+"""Who is looking at a page: a server-side session in an HttpOnly cookie, forms guarded against cross-site posts.
 
-Signing in checks a token (the one ``grader user add`` printed) and keeps it in a cookie that scripts
-cannot read and other sites never send (``SameSite=Strict``). Every form that changes something carries
-a second value derived from that token, which another site cannot know, and is refused without it.
+Signing in checks a token (the one ``grader user add`` printed) and starts a session of its own
+(``grader.service.store.sessions``): a random id in a cookie that scripts cannot read and other sites never
+send (``SameSite=Strict``), lasting ``GRADER_SESSION_HOURS``, revoked at sign-out. The token itself is
+never kept by the browser. Every form that changes something carries a second value derived from the
+session id, which another site cannot know, and is refused without it.
 
 Page routes use ``PageRoute``: the service's errors become an HTML page with the same status (and a
 missing or stale sign-in a redirect to the sign-in page) instead of the API's JSON.
@@ -26,7 +28,9 @@ from grader.problemset.source import InputError
 from grader.service.api.deps import SessionDep
 from grader.service.errors import Forbidden, Invalid, ServiceError, Unauthorized
 from grader.service.models import Role, User
-from grader.service.store.users import user_by_token
+from grader.service.settings import Settings
+from grader.service.store.sessions import session_user
+from grader.service.text import unencodable_in
 
 from .render import render_error
 
@@ -52,16 +56,17 @@ class SignInNeeded(Exception):
     """No valid sign-in: the page sends the browser to the sign-in form."""
 
 
-def csrf_token(token: str) -> str:
-    """The value every form of this sign-in carries: derived from the token, unknown to other sites."""
-    return hmac.new(token.encode("utf-8"), b"grader form", hashlib.sha256).hexdigest()
+def csrf_token(session_id: str) -> str:
+    """The value every form of this sign-in carries: derived from the session's id, unknown to other sites."""
+    return hmac.new(session_id.encode("utf-8"), b"grader form", hashlib.sha256).hexdigest()
 
 
 def signed_in(request: Request, session: SessionDep) -> User | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
+    """The user of the session in the cookie, if it is live (an API token there opens nothing)."""
+    session_id = request.cookies.get(COOKIE)
+    if not session_id:
         return None
-    return user_by_token(session, token=token)
+    return session_user(session, session_id=session_id)
 
 
 def page_user(request: Request, session: SessionDep) -> User:
@@ -125,14 +130,23 @@ async def read_form(request: Request, *, check: bool = True) -> Form:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Invalid(f"the form is not UTF-8 text (byte {exc.start})") from None
+        raise Invalid(f"the form is not UTF-8 text (byte {exc.start + 1} is {raw[exc.start]:#04x})") from None
     try:
-        fields = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
-    except (ValueError, UnicodeDecodeError) as exc:
+        # bytes that are not UTF-8 (an escaped surrogate, %ED%A0%80) come out as lone surrogates: found below
+        fields = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="surrogateescape")
+    except ValueError as exc:
         raise Invalid(f"the form cannot be read: {exc}") from None
     for name, values in fields.items():
-        if any(len(v) > MAX_FIELD_CHARS for v in values):
-            raise Invalid(f"form field {name!r} is too long (at most {MAX_FIELD_CHARS} characters)")
+        shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        if unencodable_in(name) is not None:
+            raise Invalid(f"a form field's name ({shown!r}) is not UTF-8 text", field=shown)
+        for value in values:
+            if len(value) > MAX_FIELD_CHARS:
+                raise Invalid(f"form field {name!r} is too long (at most {MAX_FIELD_CHARS} characters)", field=name)
+            at = unencodable_in(value)
+            if at is not None:
+                raise Invalid(f"form field {name!r} is not UTF-8 text: character {at + 1} is an escaped byte "
+                              f"{ord(value[at]) - 0xDC00:#04x} that UTF-8 does not allow there", field=name)
     form = Form(fields)
     token = request.cookies.get(COOKIE, "")
     if check and not hmac.compare_digest(form.get("csrf"), csrf_token(token)):
@@ -153,9 +167,16 @@ PostedForm = Annotated[Form, Depends(posted_form)]
 SignInForm = Annotated[Form, Depends(sign_in_form)]
 
 
-def set_cookie(response: Response, request: Request, token: str) -> None:
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https")
+def set_cookie(response: Response, request: Request, session_id: str, settings: Settings) -> None:
+    """The session's cookie: gone when the session expires, never sent to scripts or with other sites' requests.
+
+    ``Secure`` when ``GRADER_SESSION_COOKIE_SECURE`` says so, or (unset) when this request came over https.
+    """
+    secure = settings.session_cookie_secure
+    if secure is None:
+        secure = request.url.scheme == "https"
+    response.set_cookie(COOKIE, session_id, max_age=int(settings.session_hours * 3600), httponly=True,
+                        samesite="strict", path="/", secure=secure)
 
 
 def clear_cookie(response: Response) -> None:

@@ -21,13 +21,14 @@ from grader.expr.mathml import MathMLError, to_mathml
 from grader.expr.nodes import Call
 from grader.key import variant_values
 from grader.problemset.model import ExpressionProblem, NetworkProblem, Problem
-from grader.service.api.deps import ServiceDep, SessionDep
-from grader.service.errors import NotFound, TooManyRequests
+from grader.service.api.deps import ServiceDep, SessionDep, SubmissionId
+from grader.service.errors import Invalid, NotFound, TooLarge, TooManyRequests
 from grader.service.loaded import loaded_set
 from grader.service.models import ProblemSet, User
 from grader.service.store.reports import attempts, latest_answers, status_of, student_set, student_sets
 from grader.service.store.sets import current_version, visible_set
 from grader.service.store.submissions import create_submission, visible_submission
+from grader.service.text import scrub
 
 from .diagram import network_svg
 from .preview import PLAIN_NUMBER, preview_for, preview_html
@@ -164,7 +165,8 @@ def submit(request: Request, set_id: str, problem_id: str, user: PageStudent, fo
     if answer is None:
         return problem_page(request, session, user, problem_set, problem_id, typed=typed, status=422,
                             error="Type at least one answer before submitting.")
-    answers = {pid: a for pid, a in latest_answers(session, problem_set=problem_set, student=user).items()
+    # carried over as valid text: a lone surrogate stored before they were refused must not block this
+    answers = {pid: scrub(a) for pid, a in latest_answers(session, problem_set=problem_set, student=user).items()
                if pid in {p["id"] for p in version.problems}}
     answers[problem_id] = answer
     text = yaml.safe_dump({"problem_set": set_id, "student": user.name, "answers": answers}, sort_keys=False,
@@ -172,13 +174,18 @@ def submit(request: Request, set_id: str, problem_id: str, user: PageStudent, fo
     try:
         service.limiter.take("submit", user.id)
         submission = create_submission(session, problem_set=problem_set, student=user, text=text, file="answers",
-                                       default_per_hour=service.settings.submissions_per_hour)
+                                       default_per_hour=service.settings.submissions_per_hour,
+                                       max_bytes=service.settings.max_answers_bytes)
     except TooManyRequests as exc:
         session.rollback()
         page = problem_page(request, session, user, problem_set, problem_id, typed=typed, status=429,
                             error=f"Not submitted: {exc.message}.")
         page.headers["Retry-After"] = str(exc.retry_after)
         return page
+    except (TooLarge, Invalid) as exc:  # nothing was stored: the page again, with what was typed and why
+        session.rollback()
+        return problem_page(request, session, user, problem_set, problem_id, typed=typed, status=exc.status,
+                            error=exc.message)
     session.commit()  # stored before it is handed to a grader, as the API does
     service.dispatcher.grade(submission.id, submission.set_version_id)
     return RedirectResponse(f"/sets/{set_id}/problems/{problem_id}?submitted={submission.id}#feedback",
@@ -206,7 +213,7 @@ def _answer(problem: Problem, typed: dict[int, str]) -> Any:
 
 
 @json_router.get("/submissions/{submission_id}/status")
-def submission_status(submission_id: int, session: SessionDep, user: JsonUser) -> dict[str, Any]:
+def submission_status(submission_id: SubmissionId, session: SessionDep, user: JsonUser) -> dict[str, Any]:
     """Whether a submission has been graded yet (the problem page asks until it has)."""
     view = visible_submission(session, user=user, submission_id=submission_id)
     return {"id": submission_id, "status": status_of(view.grade)}

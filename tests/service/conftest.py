@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from grader.service import migrate
 from grader.service.api.main import create_app
+from grader.service.db import make_engine
 from grader.service.dispatch import InProcessDispatcher
 from grader.service.settings import Settings
 from tests.service.builders import add_user, enrol, upload
+from tests.workers.databases import empty_tables, postgres_database, require_postgres
 
 BODY_LIMIT = 64_000
 
@@ -35,6 +37,29 @@ def settings(migrated_template: Path, tmp_path: Path) -> Settings:
     # how often one user may submit or preview (tests/service/test_api_limits.py turns them on).
     return Settings(database_url=f"sqlite:///{path}", broker_url="", max_body_bytes=BODY_LIMIT,
                     sweep_interval=3600, submissions_per_hour=0, submit_burst=0, preview_burst=0)
+
+
+@pytest.fixture(scope="session")
+def postgresql_service_url() -> Iterator[str]:
+    """A migrated PostgreSQL database of this run's own (emptied by each test that uses it)."""
+    require_postgres()
+    with postgres_database("grader_api") as url:
+        migrate.upgrade(url)
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def both_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """The settings of ``settings``, on SQLite and then on an empty PostgreSQL database."""
+    if request.param == "sqlite":
+        return settings
+    url = request.getfixturevalue("postgresql_service_url")
+    engine = make_engine(url)
+    try:
+        empty_tables(engine)
+    finally:
+        engine.dispose()
+    return settings.model_copy(update={"database_url": url})
 
 
 @dataclass
@@ -57,6 +82,16 @@ def env(settings: Settings) -> Iterator[Env]:
         yield Env(client, service.factory, service.dispatcher)
 
 
+@pytest.fixture
+def both_env(both_settings: Settings) -> Iterator[Env]:
+    """``env`` on SQLite, then on PostgreSQL."""
+    app = create_app(both_settings)
+    service = app.state.service
+    assert isinstance(service.dispatcher, InProcessDispatcher)
+    with TestClient(app) as client:
+        yield Env(client, service.factory, service.dispatcher)
+
+
 @dataclass
 class Course:
     """An instructor with the tiny set, two enrolled students, and an outsider of each role."""
@@ -70,6 +105,11 @@ class Course:
 
 @pytest.fixture
 def course(env: Env) -> Course:
+    return make_course(env)
+
+
+def make_course(env: Env) -> Course:
+    """Users, the tiny set and its enrolment in ``env``'s database."""
     tokens = {name: add_user(env.factory, name, role) for name, role in
               [("prof", "instructor"), ("other", "instructor"), ("alice", "student"), ("bob", "student"),
                ("carol", "student")]}

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ class Server:
     url: str
     factory: sessionmaker[Session]
     log: Path
+    pid: int
 
     def api(self, token: str) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0)
@@ -64,13 +66,21 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("served")
+    with running_server(tmp_path_factory.mktemp("served")) as served:
+        yield served
+
+
+@contextmanager
+def running_server(folder: Path, **grader_settings: str) -> Iterator[Server]:
+    """``grader serve`` in a subprocess on a free port, with a SQLite file in ``folder`` and ``GRADER_*`` settings
+    (``set_load_seconds="3"``) as its environment gives them."""
     url = f"sqlite:///{folder / 'grader.db'}"
     migrate.upgrade(url)
     engine = make_engine(url)
     port = free_port()
     environment = {**os.environ, "GRADER_DATABASE_URL": url, "GRADER_BROKER_URL": "",
-                   "GRADER_SWEEP_INTERVAL": "3600", "PYTHONUNBUFFERED": "1"}
+                   "GRADER_SWEEP_INTERVAL": "3600", "PYTHONUNBUFFERED": "1",
+                   **{f"GRADER_{name.upper()}": value for name, value in grader_settings.items()}}
     log = folder / "server.log"
     with log.open("wb") as out:
         command = [sys.executable, "-m", "grader.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -78,7 +88,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process, log)
-        yield Server(base, make_sessionmaker(engine), log)
+        yield Server(base, make_sessionmaker(engine), log, process.pid)
     finally:
         process.terminate()
         try:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,6 +50,15 @@ def get_session(service: ServiceDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+#: The largest integer a row id or count can hold (BIGINT; SQLite's INTEGER). Parameters above it name
+#: nothing that can exist, and the databases cannot even compare with them: they are refused (422).
+MAX_DB_INT = 2**63 - 1
+#: The largest number an INTEGER column holds (a version's number).
+MAX_DB_INT32 = 2**31 - 1
+
+SubmissionId = Annotated[int, Path(ge=1, le=MAX_DB_INT, description="a submission's id")]
+JobId = Annotated[int, Path(ge=1, le=MAX_DB_INT, description="a regrade's id")]
 
 _bearer = HTTPBearer(auto_error=False, description="The token `grader user add` printed.")
 

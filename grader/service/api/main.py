@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from grader.service import setload
 from grader.service.db import make_engine, make_sessionmaker
 from grader.service.dispatch import CeleryDispatcher, Dispatcher, InProcessDispatcher
 from grader.service.errors import Unavailable
@@ -42,6 +44,8 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # the fork server that loads uploaded sets imports the loader once: started now, not on the first upload
+        threading.Thread(target=setload.prestart, name="grader-set-loader-start", daemon=True).start()
         sweeper = None
         if isinstance(service.dispatcher, InProcessDispatcher):
             service.dispatcher.start()
@@ -60,17 +64,20 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
 
     # docs_url and redoc_url off: those pages load their scripts from a CDN; /openapi.json stays
     app = FastAPI(title="grader", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  default_response_class=errors.SafeJSONResponse,
                   description="Grades hand-calculation homework on small neural networks. Authenticate with "
                               "'Authorization: Bearer <token>' (tokens come from `grader user add`).")
     app.state.service = service
     errors.install(app)
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, responses=errors.API_ERRORS)
     for module in (users, sets, students, submissions, regrades, grades):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(pages_router)  # the HTML pages for students and instructors (docs/web.md)
-    app.add_api_route("/health", health, methods=["GET"], tags=["service"])
+    app.add_api_route("/health", health, methods=["GET"], tags=["service"],
+                      responses=errors.error_responses(400, 413, 422, 500, 503))
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(errors.ValidAddress)
     return app
 
 

@@ -2,12 +2,73 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from grader.service.store.sets import Enrolled
+from grader.service.text import find_unencodable
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Stored timestamps are naive UTC: say so (``2024-05-01T09:30:00Z``)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: A timestamp in UTC, written with its zone (RFC 3339).
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+class FileErrorOut(BaseModel):
+    """Where a broken file (a problem set or an answers file) is broken."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field(description="what is wrong, without the place")
+    file: str = Field(description="the file's name as the service calls it (upload, answers, SET.yaml)")
+    problem: str | None = Field(description="the problem's id, when the error is inside one")
+    field: str | None = Field(description="the field, dotted (forward.z)")
+    line: int | None = Field(description="the 1-based line in the file")
+    error: str = Field(description="the message with its place: file:line: problem q1, field forward.z: ...")
+
+
+class RequestIssueOut(BaseModel):
+    """One thing wrong with the request's parameters or JSON body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    loc: list[str | int] = Field(description="where: ['query', 'limit'], ['body', 'students', 0]")
+    msg: str
+    type: str = Field(description="a short code, e.g. missing, int_parsing, less_than_equal")
+
+
+class EntryProblemOut(BaseModel):
+    """One bad entry of a roster (its ``line``) or of a JSON list of users (its ``index``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    line: int | None = Field(default=None, description="the roster's line (1 is the header)")
+    index: int | None = Field(default=None, description="the entry's position in the list, from 0")
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """Every error the API answers (4xx and 5xx) has this body; only ``detail`` is always there."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    detail: str = Field(description="what went wrong, as a sentence for a person")
+    field: str | None = Field(default=None, description="the field of the request or file that is wrong")
+    file: str | None = Field(default=None, description="the file that is wrong")
+    line: int | None = Field(default=None, description="the line of that file")
+    unknown: list[str] | None = Field(default=None, description="the user names that do not exist")
+    problems: list[EntryProblemOut] | None = Field(default=None, description="a roster or list of users that "
+                                                   "cannot be added: each bad entry")
+    retry_after: int | None = Field(default=None, description="a 429: the seconds to wait (as Retry-After)")
+    error: FileErrorOut | None = Field(default=None, description="a broken file: where")
+    errors: list[RequestIssueOut] | None = Field(default=None, description="invalid parameters or body: each one")
 
 
 class UserOut(BaseModel):
@@ -28,7 +89,7 @@ class VersionOut(BaseModel):
     sha256: str
     max_score: float
     warnings: list[str]
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class SetOut(BaseModel):
@@ -50,7 +111,22 @@ class UploadOut(BaseModel):
                                                  "POST /sets/{id}/regrades grades them")
 
 
-class SetSettingsIn(BaseModel):
+class BodyIn(BaseModel):
+    """A JSON request body: refused (422) if any string in it, known field or not, is not valid Unicode.
+
+    JSON lets a string hold a lone surrogate (``"\\ud800"``), which no database or page can store or show.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        found = find_unencodable(data)
+        if found is not None:
+            raise PydanticCustomError("lone_surrogate", "{message}", {"message": found.describe("the body")})
+        return data
+
+
+class SetSettingsIn(BodyIn):
     """Fields left out stay as they are."""
 
     show_expected: bool | None = Field(default=None, description="whether students see expected values "
@@ -67,7 +143,7 @@ class SetSettingsOut(BaseModel):
     effective_submissions_per_hour: int = Field(description="the limit in force; 0: no limit")
 
 
-class StudentsIn(BaseModel):
+class StudentsIn(BodyIn):
     students: list[str] = Field(min_length=1, max_length=10_000, description="user names of students")
 
 
@@ -91,7 +167,7 @@ class NewUserIn(BaseModel):
     name: str | None = Field(default=None, max_length=200, description="the person's name, for display")
 
 
-class UsersIn(BaseModel):
+class UsersIn(BodyIn):
     users: list[NewUserIn] = Field(min_length=1, max_length=10_000)
     enrol: list[str] = Field(default_factory=list, max_length=50,
                              description="ids of the caller's sets to enrol the students in")
@@ -115,7 +191,7 @@ class GradeOut(BaseModel):
     score: float | None
     max_score: float
     error: str | None = Field(description="why it could not be graded (then score is null)")
-    graded_at: datetime
+    graded_at: UtcDateTime
     result: dict[str, Any] | None = Field(description="the full result: problems, parts, verdicts, feedback")
 
 
@@ -123,7 +199,7 @@ class SubmissionOut(BaseModel):
     id: int
     problem_set: str
     student: str
-    submitted_at: datetime
+    submitted_at: UtcDateTime
     version: int = Field(description="the set version current when it was submitted")
     status: Literal["queued", "graded", "failed"]
     grade: GradeOut | None = None
@@ -133,7 +209,7 @@ class SubmissionOut(BaseModel):
 class SubmissionSummary(BaseModel):
     id: int
     student: str
-    submitted_at: datetime
+    submitted_at: UtcDateTime
     status: Literal["queued", "graded", "failed"]
     score: float | None
     max_score: float | None
@@ -149,11 +225,11 @@ class JobOut(BaseModel):
     failed: int
     pending: int
     finished: bool
-    created_at: datetime
-    finished_at: datetime | None
+    created_at: UtcDateTime
+    finished_at: UtcDateTime | None
 
 
-class RegradeIn(BaseModel):
+class RegradeIn(BodyIn):
     mode: Literal["batch", "single"] = Field(default="batch", description="batch: chunks written in bulk; "
                                              "single: one task per submission")
 

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from grader.problemset.loader import load_problem_set
 from grader.service.errors import Conflict, Forbidden, Invalid, NotFound
 from grader.service.models import Enrolment, ProblemSet, Role, SetVersion, User
+from grader.service.setload import LoadLimits, SetSummary, load_summary
 from grader.service.store.users import find_users, name_key, suggest_name
 
 
@@ -24,14 +25,20 @@ class Upload:
 
 
 def upload_set(session: Session, *, owner: User, text: str, file: str, expect_name: str | None = None,
-               create: bool = True, update: bool = True) -> Upload:
+               create: bool = True, update: bool = True, limits: LoadLimits | None = None,
+               loaded: SetSummary | None = None) -> Upload:
     """Store a problem-set file as a new set or a new version of the owner's set.
 
-    The file is loaded first: a broken one raises ``ProblemSetError`` (the loader's message) and nothing changes.
+    The file is loaded first (unless ``loaded`` is its summary already), in a child process bounded by
+    ``limits`` when given (``grader.service.setload``): a broken one raises ``ProblemSetError`` (the loader's
+    message), one that needs more time or memory ``SetLoadRefused``, and nothing changes.
+    Two uploads of one set at the same time cannot both store it: the set's name and each version number are
+    unique, and the upload that comes second is rolled back with ``Conflict`` (409).
     """
     if owner.role is not Role.INSTRUCTOR:
         raise Forbidden("only instructors upload problem sets")
-    loaded = load_problem_set(text, file)
+    if loaded is None:
+        loaded = load_summary(text, file, limits)
     if expect_name is not None and loaded.id != expect_name:
         raise Invalid(f"the file is problem set {loaded.id!r}, not {expect_name!r}", file=file, field="id")
     problem_set = get_set(session, name=loaded.id)
@@ -41,7 +48,7 @@ def upload_set(session: Session, *, owner: User, text: str, file: str, expect_na
             raise NotFound(f"no problem set {loaded.id!r}")
         problem_set = ProblemSet(name=loaded.id, owner_id=owner.id)
         session.add(problem_set)
-        session.flush()
+        _flush_or_conflict(session, loaded.id)
     elif problem_set.owner_id != owner.id:
         raise Forbidden(f"problem set {loaded.id!r} belongs to another instructor")
     elif not update:
@@ -53,11 +60,22 @@ def upload_set(session: Session, *, owner: User, text: str, file: str, expect_na
     version = SetVersion(
         problem_set_id=problem_set.id, number=1 if current is None else current.number + 1, title=loaded.title,
         source=text, sha256=digest, max_score=loaded.max_score, warnings=list(loaded.warnings),
-        problems=[{"id": p.id, "title": p.title, "kind": p.kind, "max_score": p.max_score} for p in loaded.problems],
+        problems=[dict(p) for p in loaded.problems],
     )
     session.add(version)
-    session.flush()
+    _flush_or_conflict(session, loaded.id)
     return Upload(problem_set, version, created=created, changed=True)
+
+
+def _flush_or_conflict(session: Session, name: str) -> None:
+    """Flush; a unique key taken meanwhile by another upload of the set rolls back and raises ``Conflict``."""
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"another upload of problem set {name!r} was stored at the same moment; nothing was "
+                       "stored from this one: look at the set, then send the file again if it is still needed")\
+            from None
 
 
 def get_set(session: Session, *, name: str) -> ProblemSet | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,21 +13,26 @@ from sqlalchemy.orm import Session
 
 from grader.grading.answers import Answers, read_answers
 from grader.service.db import utcnow
-from grader.service.errors import Forbidden, Invalid, NotFound, TooManyRequests
+from grader.service.errors import Forbidden, Invalid, NotFound, TooLarge, TooManyRequests
 from grader.service.models import Enrolment, Grade, ProblemSet, Role, SetVersion, Submission, User
+from grader.service.settings import DEFAULT_MAX_ANSWERS_BYTES
 from grader.service.store.sets import current_version, is_enrolled
+from grader.service.store.users import name_key
+from grader.service.text import find_unencodable, joined_pairs, json_size
 
 HOUR = timedelta(hours=1)
 
 
 def create_submission(session: Session, *, problem_set: ProblemSet, student: User, text: str,
-                      file: str = "<answers>", default_per_hour: int = 0) -> Submission:
+                      file: str = "<answers>", default_per_hour: int = 0,
+                      max_bytes: int = DEFAULT_MAX_ANSWERS_BYTES) -> Submission:
     """Check an answers file against the set and store it exactly as received.
 
     A file that cannot be read raises ``AnswersError``; one for another set or student, or naming problems
     the set does not have, raises ``Invalid``/``Forbidden``; a student past the set's hourly limit
     (``problem_sets.submissions_per_hour``, else ``default_per_hour``; 0 is no limit) gets
-    ``TooManyRequests``. Nothing is stored then.
+    ``TooManyRequests``; answers that read as more than ``max_bytes`` of JSON (``GRADER_MAX_ANSWERS_BYTES``)
+    raise ``TooLarge``. Nothing is stored then.
     """
     if student.role is not Role.STUDENT:
         raise Forbidden("only students submit answers")
@@ -40,7 +45,7 @@ def create_submission(session: Session, *, problem_set: ProblemSet, student: Use
     if answers.problem_set != problem_set.name:
         raise Invalid(f"the answers are for problem set {answers.problem_set!r}, not {problem_set.name!r}",
                       file=file, field="problem_set")
-    if answers.student != student.name:
+    if name_key(answers.student) != student.name_key:  # user names are matched without regard to case
         raise Forbidden(f"the answers are signed by student {answers.student!r}, but you are {student.name!r}",
                         file=file, field="student")
     version = current_version(session, problem_set=problem_set)
@@ -49,6 +54,8 @@ def create_submission(session: Session, *, problem_set: ProblemSet, student: Use
     if unknown:
         raise Invalid(f"problem set {problem_set.name!r} has no problem {unknown[0]!r} (it has {', '.join(known)})",
                       file=file, field=f"answers.{unknown[0]}", line=answers.lines.get(unknown[0]))
+    answers = replace(answers, answers=joined_pairs(answers.answers))
+    check_storable(answers, text, max_bytes)
     submission = Submission(problem_set_id=problem_set.id, student_id=student.id, set_version_id=version.id,
                             answers=text, parsed=parsed_form(answers))
     session.add(submission)
@@ -91,6 +98,25 @@ def _duration(seconds: int) -> str:
     if not minutes:
         return f"{rest} s"
     return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
+def check_storable(answers: Answers, text: str, max_bytes: int) -> None:
+    """Refuse answers that hold text no database can store, or that read as more than ``max_bytes`` of JSON.
+
+    The size is that of the answers as read, whatever produced them: a few hundred bytes of YAML aliases
+    can read as megabytes, which would be stored, graded and shown on every page that lists them.
+    """
+    found = find_unencodable(answers.answers, "answers")
+    if found is not None:
+        top = found.path.split(".")[1] if "." in found.path else None
+        raise Invalid(found.describe(), file=answers.file, field=found.path,
+                      line=answers.lines.get(top) if top else None)
+    size = json_size({"answers": answers.answers, "lines": answers.lines})
+    if size > max_bytes:
+        raise TooLarge(f"the answers read as {size:,} bytes (the file has {len(text.encode('utf-8')):,}), more than "
+                       f"the {max_bytes:,} one submission may store; nothing was stored. Write each answer once "
+                       "(YAML aliases repeat what they point to) and keep answers short", file=answers.file,
+                       field="answers")
 
 
 def parsed_form(answers: Answers) -> dict[str, Any] | None:

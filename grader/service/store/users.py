@@ -14,6 +14,7 @@ from grader.service.errors import Conflict, Invalid, NotFound
 from grader.service.models import Role, User
 from grader.service.roster import RosterEntry
 from grader.service.security import hash_token, new_token
+from grader.service.store.sessions import revoke_sessions
 
 #: names per IN (...) query: well inside every database's parameter limit
 CHUNK = 500
@@ -36,12 +37,13 @@ def create_user(session: Session, *, name: str, role: Role) -> tuple[User, str]:
 
 
 def renew_token(session: Session, *, name: str) -> str:
-    """Give ``name`` a new token; the old one stops working."""
+    """Give ``name`` a new token; the old one stops working, and so do the web sessions signed in with it."""
     user = get_user(session, name=name)
     if user is None:
         raise NotFound(f"no user {name!r}")
     token = new_token()
     user.token_hash = hash_token(token)
+    revoke_sessions(session, user=user)
     session.flush()
     return token
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from grader.service.export import grade_rows, grades_csv
 from grader.service.store.sets import owned_set
+from grader.service.text import utf8
 
 from ..deps import Instructor, SessionDep
 from ..schemas import GradeRowOut, GradesOut, ProblemOut
@@ -27,5 +28,5 @@ def read_grades(set_id: str, session: SessionDep, user: Instructor) -> GradesOut
 def download_grades(set_id: str, session: SessionDep, user: Instructor) -> Response:
     """One row per student, one column per problem and the total; Canvas and Moodle import it."""
     problem_set = owned_set(session, user=user, name=set_id)
-    return Response(grades_csv(session, problem_set=problem_set), media_type="text/csv",
+    return Response(utf8(grades_csv(session, problem_set=problem_set)), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{set_id}-grades.csv"'})

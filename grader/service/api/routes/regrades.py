@@ -8,7 +8,7 @@ from grader.service.models import SetVersion
 from grader.service.store.jobs import get_job, list_jobs, start_regrade
 from grader.service.store.sets import owned_set
 
-from ..deps import Instructor, ServiceDep, SessionDep
+from ..deps import Instructor, JobId, ServiceDep, SessionDep
 from ..present import job_out
 from ..schemas import JobOut, RegradeIn
 
@@ -37,7 +37,7 @@ def list_regrades(set_id: str, session: SessionDep, user: Instructor) -> list[Jo
 
 
 @router.get("/{job_id}", response_model=JobOut)
-def read_regrade(set_id: str, job_id: int, session: SessionDep, user: Instructor) -> JobOut:
+def read_regrade(set_id: str, job_id: JobId, session: SessionDep, user: Instructor) -> JobOut:
     """Progress: total, done, failed, pending."""
     problem_set = owned_set(session, user=user, name=set_id)
     job = get_job(session, problem_set=problem_set, job_id=job_id)

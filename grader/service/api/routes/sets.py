@@ -21,8 +21,9 @@ from grader.service.store.sets import (
     visible_set,
 )
 from grader.service.store.submissions import hourly_limit
+from grader.service.text import utf8
 
-from ..deps import FILE_BODY, BodyText, CurrentUser, Instructor, ServiceDep, SessionDep
+from ..deps import FILE_BODY, MAX_DB_INT32, BodyText, CurrentUser, Instructor, ServiceDep, SessionDep
 from ..present import set_out
 from ..schemas import SetOut, SetSettingsIn, SetSettingsOut, UploadOut
 
@@ -36,19 +37,26 @@ def list_sets(session: SessionDep, user: CurrentUser) -> list[SetOut]:
 
 
 @router.post("", response_model=UploadOut, status_code=status.HTTP_201_CREATED, openapi_extra=FILE_BODY)
-def create_set(session: SessionDep, user: Instructor, text: BodyText, response: Response) -> UploadOut:
-    """Upload a new problem set (the YAML file as the body). A broken file is refused with the loader's message."""
-    upload = upload_set(session, owner=user, text=text, file="upload", update=False)
+def create_set(session: SessionDep, user: Instructor, text: BodyText, response: Response, service: ServiceDep) \
+        -> UploadOut:
+    """Upload a new problem set (the YAML file as the body). A broken file is refused with the loader's message.
+
+    The file is loaded in a bounded child process: one that needs more than GRADER_SET_LOAD_SECONDS or
+    GRADER_SET_LOAD_MEMORY_MB is refused (422).
+    """
+    upload = upload_set(session, owner=user, text=text, file="upload", update=False,
+                        limits=service.settings.set_load_limits)
     session.commit()
     response.headers["Location"] = f"/api/v1/sets/{upload.problem_set.name}"
     return _upload_out(session, upload.problem_set, user, upload.created, upload.changed, upload.version)
 
 
 @router.put("/{set_id}", response_model=UploadOut, openapi_extra=FILE_BODY)
-def update_set(set_id: str, session: SessionDep, user: Instructor, text: BodyText) -> UploadOut:
+def update_set(set_id: str, session: SessionDep, user: Instructor, text: BodyText, service: ServiceDep) -> UploadOut:
     """Upload a changed file for one of your sets: a new version (the same file changes nothing)."""
     owned_set(session, user=user, name=set_id)
-    upload = upload_set(session, owner=user, text=text, file=f"{set_id}.yaml", expect_name=set_id, create=False)
+    upload = upload_set(session, owner=user, text=text, file=f"{set_id}.yaml", expect_name=set_id, create=False,
+                        limits=service.settings.set_load_limits)
     session.commit()
     return _upload_out(session, upload.problem_set, user, upload.created, upload.changed, upload.version)
 
@@ -70,7 +78,8 @@ def read_set(set_id: str, session: SessionDep, user: CurrentUser) -> SetOut:
 @router.get("/{set_id}/source", response_class=Response,
             responses={200: {"content": {"application/yaml": {}}, "description": "the set's file"}})
 def read_source(set_id: str, session: SessionDep, user: Instructor,
-                version: int | None = Query(default=None, ge=1, description="a version number; default current")) \
+                version: int | None = Query(default=None, ge=1, le=MAX_DB_INT32,
+                                            description="a version number; default current")) \
         -> Response:
     """The file of the current (or a given) version, as uploaded."""
     problem_set = owned_set(session, user=user, name=set_id)
@@ -81,7 +90,7 @@ def read_source(set_id: str, session: SessionDep, user: Instructor,
         if found is None:
             raise NotFound(f"problem set {set_id!r} has no version {version}")
         chosen = found
-    return Response(chosen.source, media_type="application/yaml")
+    return Response(utf8(chosen.source), media_type="application/yaml")
 
 
 @router.get("/{set_id}/key")

@@ -16,7 +16,8 @@ from grader.service.store.submissions import (
 )
 from grader.service.store.users import get_user
 
-from ..deps import FILE_BODY, BodyText, CurrentUser, ServiceDep, SessionDep, Student
+from ..deps import FILE_BODY, MAX_DB_INT, BodyText, CurrentUser, ServiceDep, SessionDep, Student, SubmissionId
+from ..errors import error_responses
 from ..present import status as grade_status
 from ..present import submission_out
 from ..schemas import SubmissionOut, SubmissionSummary
@@ -25,8 +26,7 @@ router = APIRouter(tags=["submissions"])
 
 
 @router.post("/sets/{set_id}/submissions", response_model=SubmissionOut, status_code=status.HTTP_202_ACCEPTED,
-             openapi_extra=FILE_BODY, responses={429: {"description": "too many submissions (the set's hourly "
-                                                        "limit, or this user's rate); Retry-After says when"}})
+             openapi_extra=FILE_BODY, responses=error_responses(429))
 def submit(set_id: str, session: SessionDep, user: Student, text: BodyText, service: ServiceDep,
            response: Response) -> SubmissionOut:
     """Submit an answers file (SPEC section 3) as the body. It is stored, then graded; poll its URL for the grade.
@@ -37,7 +37,8 @@ def submit(set_id: str, session: SessionDep, user: Student, text: BodyText, serv
     problem_set = visible_set(session, user=user, name=set_id)
     service.limiter.take("submit", user.id)
     submission = create_submission(session, problem_set=problem_set, student=user, text=text,
-                                   file="answers", default_per_hour=service.settings.submissions_per_hour)
+                                   file="answers", default_per_hour=service.settings.submissions_per_hour,
+                                   max_bytes=service.settings.max_answers_bytes)
     session.commit()  # stored before it is queued: if queuing fails, the sweep queues it
     service.dispatcher.grade(submission.id, submission.set_version_id)
     response.headers["Location"] = f"/api/v1/submissions/{submission.id}"
@@ -48,7 +49,8 @@ def submit(set_id: str, session: SessionDep, user: Student, text: BodyText, serv
 @router.get("/sets/{set_id}/submissions", response_model=list[SubmissionSummary])
 def list_set_submissions(set_id: str, session: SessionDep, user: CurrentUser,
                          student: str | None = Query(default=None, description="instructors: only this student"),
-                         limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)) \
+                         limit: int = Query(default=100, ge=1, le=1000),
+                         offset: int = Query(default=0, ge=0, le=MAX_DB_INT)) \
         -> list[SubmissionSummary]:
     """A student's own submissions, or (instructors) everyone's; newest first."""
     problem_set = visible_set(session, user=user, name=set_id)
@@ -74,7 +76,7 @@ def list_set_submissions(set_id: str, session: SessionDep, user: CurrentUser,
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionOut)
-def read_submission(submission_id: int, session: SessionDep, user: CurrentUser) -> SubmissionOut:
+def read_submission(submission_id: SubmissionId, session: SessionDep, user: CurrentUser) -> SubmissionOut:
     """A submission with its grade and feedback (against the newest version that graded it)."""
     view = visible_submission(session, user=user, submission_id=submission_id)
     out = submission_out(session, view.submission, view.problem_set, view.student, view.grade,
