@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,9 +71,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @contextmanager
-def running_server(folder: Path, **grader_settings: str) -> Iterator[Server]:
+def running_server(folder: Path, memory_cap: int | None = None, **grader_settings: str) -> Iterator[Server]:
     """``grader serve`` in a subprocess on a free port, with a SQLite file in ``folder`` and ``GRADER_*`` settings
-    (``set_load_seconds="3"``) as its environment gives them."""
+    (``set_load_seconds="3"``) as its environment gives them; ``memory_cap`` bytes of address space, if given."""
     url = f"sqlite:///{folder / 'grader.db'}"
     migrate.upgrade(url)
     engine = make_engine(url)
@@ -84,7 +84,8 @@ def running_server(folder: Path, **grader_settings: str) -> Iterator[Server]:
     log = folder / "server.log"
     with log.open("wb") as out:
         command = [sys.executable, "-m", "grader.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT,
+                                   preexec_fn=None if memory_cap is None else _capped(memory_cap))
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process, log)
@@ -97,6 +98,15 @@ def running_server(folder: Path, **grader_settings: str) -> Iterator[Server]:
             process.kill()
             process.wait(timeout=15)
         engine.dispose()
+
+
+def _capped(limit: int) -> Callable[[], None]:
+    def apply() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
 
 
 def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
