@@ -22,6 +22,7 @@ from grader.expr.nodes import BinOp, Call, Expr, Neg, Num, Sym
 from grader.problemset.context import Context
 from grader.problemset.limits import check_width, layer_size, spend, tree_size
 from grader.problemset.model import Layer, Value
+from grader.problemset.source import kind_of
 from grader.problemset.variants import read_value
 
 ACTIVATIONS = {"sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "linear", "identity", "softmax"}
@@ -109,9 +110,7 @@ def _check_sizes(raw_layers: list[Any], inputs: int, ctx: Context) -> None:
 def _expand_layer(spec: dict[str, Any], layer: int, previous: list[str], ctx: Context,
                   where: tuple[str | int, ...], params: dict[str, Value], forward: dict[str, Expr],
                   ) -> tuple[list[str], list[str]]:
-    activation = spec.get("activation", "linear")
-    if activation not in ACTIVATIONS:
-        ctx.fail(f"unknown activation {activation!r} (use {', '.join(sorted(ACTIVATIONS))})", *where, "activation")
+    activation = activation_name(spec.get("activation", "linear"), ctx, *where, "activation")
     weights = spec.get("weights")
     if isinstance(weights, dict):  # one draw for every entry: needs units
         units = spec.get("units")
@@ -169,7 +168,29 @@ def _activate(activation: str, z: str, pre: list[str], j: int, alpha: Any, ctx: 
     return Call(activation, args)
 
 
+def activation_name(value: Any, ctx: Context, *where: str | int) -> str:
+    """A layer's activation: one name, in any case (``ReLU`` is ``relu``)."""
+    if not isinstance(value, str):
+        ctx.fail(f"activation must be one name such as relu, not {kind_of(value)}: a dense layer has one "
+                 f"activation for all its units (use {', '.join(sorted(ACTIVATIONS))})", *where)
+    name = value.strip().lower()
+    if name not in ACTIVATIONS:
+        ctx.fail(f"unknown activation {value!r} (use {', '.join(sorted(ACTIVATIONS))})", *where)
+    return name
+
+
+#: losses courses use that the layer form does not name: they are written as formulas
+FORMULA_LOSSES = {"huber", "l1", "mae", "hinge", "cosine", "cosine_similarity", "kl", "kl_divergence", "nll"}
+
+
 def _loss(loss: Any, outputs: list[str], targets: list[str], ctx: Context) -> Expr:
+    if isinstance(loss, str) and loss.strip().lower() in LOSSES:
+        loss = loss.strip().lower()
+    if isinstance(loss, str) and loss.strip().lower() in FORMULA_LOSSES:
+        pair = f"{outputs[0]} and {targets[0]}" if outputs and targets else "the outputs and targets"
+        ctx.fail(f"the layer form names only {', '.join(sorted(LOSSES))}; write {loss.strip()!r} as a formula of "
+                 f"{pair} (for L1: abs({outputs[0] if outputs else 'a'} - {targets[0] if targets else 'y'}))",
+                 "loss")
     if isinstance(loss, str) and loss in LOSSES:
         if len(targets) != len(outputs):
             ctx.fail(f"loss {loss} needs one target per output unit: {len(outputs)} outputs, "

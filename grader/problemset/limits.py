@@ -49,7 +49,7 @@ def check_width(count: int, what: str, ctx: Context, *path: str | int) -> None:
 def layer_size(units: int, previous: int, activation: Any) -> int:
     """The size a dense layer adds: per unit its weights, their products and sums, its bias and activation."""
     size = units * (3 * previous + 2)
-    if activation == "softmax":
+    if isinstance(activation, str) and activation.strip().lower() == "softmax":
         size += units * units
     return size
 

@@ -274,3 +274,25 @@ def test_a_wide_layer_is_a_shallow_sum_of_the_same_value() -> None:
         z = sum(w * x for w, x in zip(weights[j], inputs.values(), strict=True)) + (0.5, -0.5)[j]
         assert got[f"z1_{j + 1}"] == pytest.approx(z, rel=1e-12)
     assert depth(load_problem(dense()).forward["z1_1"]) == 5  # short sums keep their shape: ((w*x + w*x) + ...)
+
+
+def test_activation_and_loss_names_in_any_case() -> None:
+    written = dense(layers=[{"weights": W1, "biases": B1, "activation": "Sigmoid"},
+                            {"weights": W2, "biases": B2, "activation": " SIGMOID"}], loss="Squared_Error")
+    assert values(load_problem(written)) == values(load_problem(dense()))
+
+
+@pytest.mark.parametrize(("fields", "field", "words"), [
+    ({"layers": [{"weights": W1, "biases": B1, "activation": ["relu"]},
+                 {"weights": W2, "biases": B2, "activation": "sigmoid"}]},
+     "layers.0.activation", "activation must be one name such as relu, not a list"),
+    ({"layers": [{"weights": W1, "biases": B1, "activation": "ReLu6"},
+                 {"weights": W2, "biases": B2, "activation": "sigmoid"}]},
+     "layers.0.activation", "unknown activation 'ReLu6'"),
+    ({"loss": "huber"}, "loss", "write 'huber' as a formula of a2_1 and y"),
+    ({"loss": "L1"}, "loss", "(for L1: abs(a2_1 - y))"),
+])
+def test_a_wrong_activation_or_loss_says_what_to_write(fields: dict[str, Any], field: str, words: str) -> None:
+    with pytest.raises(ProblemSetError) as info:
+        load_problem(dense(**fields))
+    assert info.value.field == field and words in info.value.message, info.value.message
