@@ -116,8 +116,24 @@ def load_network(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credit
     leaves = {**{k: _reference(v) for k, v in given.items()}, **{k: _reference(v) for k, v in params.items()}}
     problem.tape = compile_graph(leaves, forward, order, loss)
     _check_reference_values(problem, ctx, field_of)
+    _warn_undefined(problem, ctx)
     _warn_unused(problem, ctx)
     return problem
+
+
+def _warn_undefined(problem: NetworkProblem, ctx: Context) -> None:
+    """Warn of asked quantities the key leaves undefined (a derivative where the function has none)."""
+    from grader.solver.world import solve
+
+    assert problem.tape is not None
+    seed = variant_seed("check", problem.id, "reference")
+    leaves = {problem.tape.slot_of[n]: draw(v, n, seed) for n, v in (*problem.given.items(), *problem.params.items())}
+    world = solve(problem, leaves)
+    undefined = [q.name for q in problem.ask if not math.isfinite(world.value(q))]
+    if undefined:
+        ctx.warn(f"the key of {', '.join(undefined[:6])}{' and more' if len(undefined) > 6 else ''} is undefined "
+                 "with these values (a derivative at a point where there is none, such as sqrt at 0, or an "
+                 "overflow): no answer can be graded right there")
 
 
 def _reference(value: Value) -> float:

@@ -358,3 +358,15 @@ def test_json_is_accepted() -> None:
 def test_yaml_tags_are_not_constructed() -> None:
     error = failure("id: !!python/object:os.system x\nproblems: []\n")
     assert error.line == 1
+
+
+def test_an_asked_quantity_the_key_leaves_undefined_is_warned_of() -> None:
+    from tests.conftest import load_set, make_problem
+
+    problem = make_problem({"z": "w*x", "h": "sqrt(z)", "L": "(h - 1)^2"}, given={"x": 0.0}, params={"w": 1.0},
+                           learning_rate=0.1, ask=["h", "L", "dL/dw", "next.w"])
+    (warning,) = load_set(problem).warnings
+    assert "problem q1: the key of dL/dw, next.w is undefined with these values" in warning
+    defined = make_problem({"z": "w*x", "h": "sqrt(z)", "L": "(h - 1)^2"}, given={"x": 4.0}, params={"w": 1.0},
+                           learning_rate=0.1, ask=["h", "L", "dL/dw", "next.w"])
+    assert load_set(defined).warnings == []
