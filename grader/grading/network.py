@@ -16,6 +16,7 @@ from grader.grading.numeric import (
     relative_error,
 )
 from grader.grading.result import PartResult, Verdict
+from grader.grading.steps import TOO_FEW_DIGITS, last_digit_unit, step_close, too_few_digits
 from grader.problemset.model import NetworkProblem, Quantity, Tolerance
 from grader.problemset.network import normalize_quantity
 from grader.solver.world import Overrides, World, gradient_step, solve, variant_leaves
@@ -60,13 +61,31 @@ def grade_network(problem: NetworkProblem, submitted: Any, set_id: str, student:
     mine = solve(problem, leaves, resolved) if numbers else key
     search = _MistakeSearch(problem, leaves, resolved, mine)
     off = {n for n, x in numbers.items()
-           if not is_close(x, key.value(problem.quantities[n]), problem.tolerance_for(n))}
-    return [_judge(problem, q, raw.get(q.name), numbers, unreadable, key, mine, search, off) for q in problem.ask]
+           if not _matches(problem, problem.quantities[n], x, key, key, raw.get(n), problem.tolerance_for(n))}
+    return [_judge(problem, q, raw, numbers, unreadable, key, mine, search, off) for q in problem.ask]
 
 
-def _judge(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[str, float],
+def _start(problem: NetworkProblem, q: Quantity, world: World) -> float | None:
+    """For ``next.w`` of a parameter ``w``: ``w`` in ``world``, the value the step starts from; else None."""
+    if q.kind != "next" or q.target not in problem.params:
+        return None
+    return world.values[world.tape.slot_of[q.target]]
+
+
+def _matches(problem: NetworkProblem, q: Quantity, value: float, target_world: World, start_world: World,
+             raw: Any, tol: Tolerance) -> bool:
+    """Whether ``value`` matches ``q`` in ``target_world``: an updated parameter on its step (SPEC 6.1.3)."""
+    target = target_world.value(q)
+    start = _start(problem, q, start_world)
+    if start is None:
+        return is_close(value, target, tol)
+    return step_close(value, target, start, tol, last_digit_unit(raw))
+
+
+def _judge(problem: NetworkProblem, q: Quantity, raws: dict[str, Any], numbers: dict[str, float],
            unreadable: dict[str, str], key: World, mine: World, search: _MistakeSearch,
            off: set[str]) -> PartResult:
+    raw = raws.get(q.name)
     expected = key.value(q)
     points = problem.points[q.name]
     tol = problem.tolerance_for(q.name)
@@ -77,26 +96,48 @@ def _judge(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[str, fl
         return PartResult(q.name, None, expected, Verdict.MISSING, 0.0, points, feedback="No answer given.")
     value = numbers[q.name]
     shown = raw if isinstance(raw, int | float) and not isinstance(raw, bool) else value
-    if is_close(value, expected, tol):
-        return PartResult(q.name, shown, expected, Verdict.CORRECT, 1.0, points, feedback="Correct.")
+    start = _start(problem, q, key)
+    few = start is not None and too_few_digits(expected, start, last_digit_unit(raw))
+    if _matches(problem, q, value, key, key, raw, tol):
+        return PartResult(q.name, shown, expected, Verdict.CORRECT, 1.0, points,
+                          feedback="Correct. " + TOO_FEW_DIGITS if few else "Correct.")
     own = mine.value(q)
     slips = _earlier_slips(problem, q, off)
-    if not slips and is_close(value, own, tol):
+    follows = _matches(problem, q, value, mine, mine, raw, tol)
+    if not slips and follows:
         # every earlier answer it used was accepted, and it follows from them exactly: rounding that a
         # steep step amplified past the tolerance is the student's right, not a slip
         return PartResult(q.name, shown, expected, Verdict.CORRECT, 1.0, points,
                           feedback="Correct given your own rounded earlier answers.")
-    if slips and is_close(value, own, tol):
+    if slips and follows:
         credit = problem.follow_through_credit
-        origins = [n for n in slips if not is_close(numbers[n], mine.value(problem.quantities[n]),
-                                                    problem.tolerance_for(n))]
+        origins = [n for n in slips if not _matches(problem, problem.quantities[n], numbers[n], mine, mine,
+                                                    raws.get(n), problem.tolerance_for(n))]
         return PartResult(q.name, shown, expected, Verdict.FOLLOW_THROUGH, credit, points,
                           feedback=_follow_through_feedback(slips, origins, numbers))
-    mistake = search.find(q, value, tol, own)
+    mistake = search.find(q, value, tol, own, _start(problem, q, mine), last_digit_unit(raw))
     if mistake is not None:
         return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points, misconception=mistake.name,
                           feedback=f"Not correct. {mistake.explanation}")
     against = own if slips else expected
+    if start is not None:  # an update: said of its step
+        origin = _start(problem, q, mine if slips else key)
+        assert origin is not None
+        step, right = value - origin, against - origin
+        if few:
+            return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points,
+                              feedback=_generic_feedback(value, against, tol) + " " + TOO_FEW_DIGITS,
+                              feedback_hidden=hidden_comparison(value, against) + " " + TOO_FEW_DIGITS)
+        if step == 0:
+            said = (f"Not correct: {q.target} is unchanged; the update moves it by the step "
+                    f"-learning_rate*dL/d{q.target}.")
+            return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points, feedback=said,
+                              feedback_hidden=said)
+        return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points,
+                          feedback="The step " + _generic_feedback(step, right, tol).replace("Not correct", "is not "
+                                                                                          "correct", 1),
+                          feedback_hidden="The step " + hidden_comparison(step, right).replace(
+                              "Not correct", "is not correct", 1))
     return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points,
                       feedback=_generic_feedback(value, against, tol),
                       feedback_hidden=hidden_comparison(value, against))
@@ -169,7 +210,13 @@ class _MistakeSearch:
         self.worlds[(index, where)] = (stage, w)
         return w
 
-    def find(self, q: Quantity, value: float, tol: Tolerance, own: float) -> Mistake | None:
+    def find(self, q: Quantity, value: float, tol: Tolerance, own: float,
+             start: float | None = None, unit: float | None = None) -> Mistake | None:
+        """The mistake whose world gives ``value`` for ``q``; an update (``start`` given) is matched on its step."""
+
+        def close(a: float, b: float) -> bool:
+            return is_close(a, b, tol) if start is None else step_close(a, b, start, tol, unit)
+
         for index, m in enumerate(mistakes_for(self.problem)):
             if q.kind not in m.kinds:
                 continue
@@ -180,8 +227,8 @@ class _MistakeSearch:
                 if world is None:
                     break
                 candidate = world.value(q)
-                if is_close(value, candidate, tol) and not is_close(candidate, own, tol):
+                if close(value, candidate) and not close(candidate, own):
                     return m
-        if own != 0 and is_close(value, -own, tol):
+        if start is None and own != 0 and is_close(value, -own, tol):
             return SIGN_ERROR
         return None

@@ -21,6 +21,10 @@ from tests.grading.test_network import KEY
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False).filter(lambda x: abs(x) > 1e-9)
 HIDDEN_WORDINGS = {"Not correct.", "Not correct: the sign is wrong.", "Not correct: too large in magnitude.",
                    "Not correct: too small in magnitude."}
+# an updated parameter is told of its step (SPEC 6.1.3), in the same words
+HIDDEN_WORDINGS |= {"The step " + w.replace("Not correct", "is not correct", 1) for w in set(HIDDEN_WORDINGS)}
+HIDDEN_WORDINGS |= {f"Not correct: {w} is unchanged; the update moves it by the step -learning_rate*dL/d{w}."
+                    for w in ("w1", "w2", "w3", "w4", "w5", "w6", "b1", "b2", "b3")}
 
 
 @FAST
@@ -60,6 +64,12 @@ def _numbers(key: float) -> list[str]:
     return [s for s in shown if len(s.lstrip("-")) >= 3]  # "1", "0.5" and the like are in any sentence
 
 
+def _start(name: str) -> float:
+    """What an answer is judged from: 0, or for an updated parameter ``next.w`` the weight (its step is judged)."""
+    param = name.removeprefix("next.")
+    return float(SPEC_Q1["params"][param]) if name.startswith("next.") and param in SPEC_Q1["params"] else 0.0
+
+
 def test_no_sweep_of_wrong_answers_reveals_more_than_the_keys_band() -> None:
     ps = load_set(SPEC_Q1)
     told: dict[tuple[str, tuple[int, int], str | None], set[str]] = {}
@@ -75,7 +85,7 @@ def test_no_sweep_of_wrong_answers_reveals_more_than_the_keys_band() -> None:
                 assert shown not in hidden, (name, value, hidden)
             if part.misconception is None:
                 assert hidden in HIDDEN_WORDINGS
-            told.setdefault((name, size_class(value), part.misconception), set()).add(hidden)
+            told.setdefault((name, size_class(value - _start(name)), part.misconception), set()).add(hidden)
             revealing += bool(re.search(r"off by \d+%|far from", part.feedback))
     # answers of one sign and band (and the same named mistake, if any) are all told the same thing
     assert all(len(wordings) == 1 for wordings in told.values()), {k: v for k, v in told.items() if len(v) > 1}
@@ -85,10 +95,12 @@ def test_no_sweep_of_wrong_answers_reveals_more_than_the_keys_band() -> None:
 def test_bisection_inside_the_keys_band_is_told_nothing_about_the_side() -> None:
     ps = load_set(SPEC_Q1)
     for name in SPEC_Q1["ask"]:
-        k = KEY[name]
+        start = _start(name)
+        k = KEY[name] - start  # an update's step, or the value itself
         low, high = math.ldexp(1.0, size_class(k)[1] - 1), math.ldexp(1.0, size_class(k)[1])  # the band of |k|
         tol = 0.0005 + 0.01 * abs(k)
         inside = [math.copysign(x, k) for x in (low, (low + abs(k)) / 2, (abs(k) + high) / 2, high * 0.999)
                   if abs(x - abs(k)) > 5 * tol]
-        said = {parts(grade_answers(ps, {"q1": {name: v}}))[name].hidden for v in inside}
-        assert said <= {"Not correct."} | {p for p in said if "matches" in p or "sign" in p}, (name, said)
+        said = {parts(grade_answers(ps, {"q1": {name: start + v}}))[name].hidden for v in inside}
+        plain = {"Not correct.", "The step is not correct."}
+        assert said <= plain | {p for p in said if "matches" in p or "sign" in p}, (name, said)
