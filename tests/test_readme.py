@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def _run(script: str, cwd: Path, env: dict[str, str] | None = None, timeout: flo
     """
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_") or k.startswith("GRADER_TEST_")}
-    out_path, err_path = cwd / ".block-stdout", cwd / ".block-stderr"
+    logs = Path(tempfile.mkdtemp(prefix="readme-block-"))  # never inside the folder (it may be the checkout)
+    out_path, err_path = logs / "stdout", logs / "stderr"
     with out_path.open("w") as out, err_path.open("w") as err:
         process = subprocess.Popen(["bash", "-e", "-c", script], cwd=cwd, env={**clean, "PATH": path, **(env or {})},
                                    stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True)

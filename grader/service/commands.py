@@ -103,9 +103,7 @@ def _reported(func: Callable[[argparse.Namespace, Settings, sessionmaker[Session
     def run(args: argparse.Namespace) -> int:
         settings = Settings()
         if settings.database_url.startswith("sqlite"):
-            from grader.service import migrate
-
-            migrate.upgrade_if_needed(settings.database_url)  # embedded: nothing to set up by hand
+            _embedded_database(settings.database_url)
         engine = make_engine(settings.database_url)
         try:
             return func(args, settings, make_sessionmaker(engine))
@@ -123,15 +121,28 @@ def _reported(func: Callable[[argparse.Namespace, Settings, sessionmaker[Session
     return run
 
 
+def _embedded_database(url: str) -> None:
+    """Create or upgrade the embedded SQLite file; say so when this command made a new one (and where)."""
+    from sqlalchemy.engine import make_url
+
+    from grader.service import migrate
+
+    path = make_url(url).database or ""
+    new = path not in ("", ":memory:") and not Path(path).exists()
+    migrate.upgrade_if_needed(url)  # embedded: nothing to set up by hand
+    if new:
+        print(f"grader: created a new database {Path(path).resolve()} (GRADER_DATABASE_URL names another; commands "
+              "run in another folder use that folder's grader.db)", file=sys.stderr)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from grader.service import migrate
     from grader.service.api.main import create_app
 
     settings = Settings()
     if settings.database_url.startswith("sqlite"):
-        migrate.upgrade_if_needed(settings.database_url)  # embedded: nothing to set up by hand
+        _embedded_database(settings.database_url)
     host = args.host or settings.host
     port = args.port or settings.port
     mode = "embedded (grading in this process)" if settings.embedded else "distributed (grading by workers)"
@@ -322,9 +333,8 @@ def _enrol(args: argparse.Namespace, _settings: Settings, factory: sessionmaker[
         outcomes = enrol_names(session, problem_set=problem_set, names=args.students)
         session.commit()
     for outcome in outcomes:
-        if outcome.outcome != "enrolled":
-            print(f"{outcome.name}: {outcome.outcome}" + (f" ({outcome.detail})" if outcome.detail else ""),
-                  file=sys.stderr if not outcome.ok else sys.stdout)
+        print(f"{outcome.name}: {outcome.outcome}" + (f" ({outcome.detail})" if outcome.detail else ""),
+              file=sys.stderr if not outcome.ok else sys.stdout)
     added = sum(o.outcome == "enrolled" for o in outcomes)
     refused = sum(not o.ok for o in outcomes)
     print(f"{args.set_id}: enrolled {added} new student(s)" + (f"; {refused} name(s) not enrolled" if refused else ""))
@@ -341,16 +351,20 @@ def _regrade(args: argparse.Namespace, settings: Settings, factory: sessionmaker
     with factory() as session:
         problem_set = require_set(session, name=args.set_id)
         job, created = start_regrade(session, problem_set=problem_set, user=None, mode=args.mode)
-        session.commit()
         version = session.get(SetVersion, job.set_version_id)
         assert version is not None
+        number = version.number
+        if created and job.finished_at is not None:
+            session.rollback()  # nothing to do: no job is recorded for it
+        else:
+            session.commit()
     before = job.done + job.failed  # graded against this version before the regrade began
     if job.total == 0:
         print(f"{args.set_id}: nothing to regrade: the set has no submissions yet")
         return 0
     if job.finished_at is not None:
         print(f"{args.set_id}: nothing to regrade: all {job.total} submission(s) are already graded against "
-              f"version {version.number}")
+              f"version {number}")
         return 0
     dispatcher = make_dispatcher(settings, factory)
     local = dispatcher if isinstance(dispatcher, InProcessDispatcher) else None
@@ -360,7 +374,7 @@ def _regrade(args: argparse.Namespace, settings: Settings, factory: sessionmaker
     if (created or embedded) and not dispatcher.regrade(job.id):
         print("grader: the broker is not reachable; the workers' sweep will start the regrade",
               file=sys.stderr)
-    print(f"{args.set_id}: regrade {job.id} against version {version.number}: {job.pending} of {job.total} "
+    print(f"{args.set_id}: regrade {job.id} against version {number}: {job.pending} of {job.total} "
           "submission(s) to grade" + ("" if created else " (already running)"), file=sys.stderr)
     if args.no_wait and not embedded:
         return 0

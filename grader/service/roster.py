@@ -11,7 +11,8 @@ is half-created. Rules (docs/service.md#rosters):
   ``Alice`` and ``alice`` in one file are a duplicate.
 - A field starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is refused: a spreadsheet
   would run it as a formula when the gradebook is exported and opened.
-- Blank lines at the end are ignored; a blank line between rows is an error (rows may have been lost).
+- Blank lines at the end (and a spreadsheet's empty ``,,,`` rows there) are ignored; an empty row between
+  rows is an error.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def read_roster(text: str, file: str = "roster.csv") -> list[RosterEntry]:
     if text.startswith("\ufeff"):
         text = text[1:]
     lines = text.splitlines()
-    while lines and not lines[-1].strip():
+    while lines and not lines[-1].replace(",", "").strip():  # blank, or a spreadsheet's empty ",,," rows
         lines.pop()
     if not lines:
         raise RosterError(file, [RosterProblem(1, "the roster is empty: the first line must be a header such "
@@ -106,7 +107,8 @@ def read_roster(text: str, file: str = "roster.csv") -> list[RosterEntry]:
     records: list[tuple[int, dict[str, str]]] = []
     for number, row in rows[1:]:
         if not any(field.strip() for field in row):
-            problems.append(RosterProblem(number, "a blank line between rows: remove it (or say what is missing)"))
+            problems.append(RosterProblem(number, "an empty row between rows: remove it (rows after it may have been "
+                                          "meant to be above it)"))
         elif len(row) != len(columns):
             problems.append(RosterProblem(number, f"{len(row)} field(s), but the header has {len(columns)}"))
         else:
@@ -186,7 +188,7 @@ def _entry(number: int, raw: dict[str, str], problems: list[RosterProblem]) -> R
     before = len(problems)
     values = {name: value.strip() for name, value in raw.items()}
     for name, value in values.items():
-        bad = next((c for c in value if _unprintable(c) or c in "\n\ufeff"), None)
+        bad = next((c for c in value if _unprintable(c) or c in "\t\n\ufeff"), None)
         if bad is not None:
             problems.append(RosterProblem(number, f"the {name} holds the character U+{ord(bad):04X}"))
         elif value.startswith(FORMULA_START):

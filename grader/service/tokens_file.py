@@ -1,8 +1,9 @@
 """A file of new tokens (CSV ``user,token``) that only its owner can read, written whole or not at all.
 
-The file is created (mode 600, never over an existing one) before the users are stored, so a file that
-cannot be written stops the import before anything changes; if the import fails afterwards, the file is
-removed again, so no token in it belongs to a user who does not exist. A file with no tokens is removed too.
+The file is created (mode 600, never over an existing one) when there are tokens to write, before the
+transaction commits, so a file that cannot be written stops the import before anything changes; if the
+import fails afterwards, the file is removed again, so no token in it belongs to a user who does not
+exist. With no new token nothing is written, and an existing file is left alone.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ class TokensFile:
         self.written = 0
 
     def __enter__(self) -> TokensFile:
+        return self
+
+    def _open(self) -> IO[str]:
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
@@ -34,22 +38,26 @@ class TokensFile:
             raise Invalid(f"cannot create {self.path}: {exc.strerror or exc}") from None
         os.fchmod(fd, 0o600)  # whatever the umask
         self._file = os.fdopen(fd, "w", encoding="utf-8", newline="")
-        return self
+        return self._file
 
     def write(self, rows: Iterable[tuple[str, str]]) -> None:
-        assert self._file is not None
-        out = csv.writer(self._file, lineterminator="\n")  # one token a line, no CR to paste along
+        rows = list(rows)
+        if not rows:
+            return
+        file = self._open()
+        out = csv.writer(file, lineterminator="\n")  # one token a line, no CR to paste along
         out.writerow(("user", "token"))
         for row in rows:
             out.writerow(row)
             self.written += 1
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        file.flush()
+        os.fsync(file.fileno())
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        assert self._file is not None
+        if self._file is None:
+            return
         self._file.close()
-        if kind is not None or self.written == 0:  # a failed import, or nothing to hand out
+        if kind is not None:  # a failed import: no token in the file may be handed out
             with contextlib.suppress(OSError):
                 self.path.unlink()

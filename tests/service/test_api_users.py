@@ -75,7 +75,8 @@ def test_adding_users_is_refused_whole_with_each_problem_named(env: Env) -> None
     roster = env.client.post("/api/v1/users", content="user,role\nx,student\n\ny,student\n",
                              headers={**auth(prof), "Content-Type": "text/csv"})
     assert roster.status_code == 422 and roster.json()["problems"] == [
-        {"line": 3, "message": "a blank line between rows: remove it (or say what is missing)"}]
+        {"line": 3, "message": "an empty row between rows: remove it (rows after it may have been meant to be "
+                               "above it)"}]
     promote = env.client.post("/api/v1/users", json={"users": [{"user": "Alice", "role": "instructor"}]},
                               headers=auth(prof))
     assert promote.status_code == 409 and "only the server's administrator" in promote.json()["detail"]

@@ -56,6 +56,12 @@ def test_a_course_from_the_command_line(db: Settings, tmp_path: Path, capsys: py
     assert code == 0 and out == "tiny-net: nothing to regrade: all 1 submission(s) are already graded against " \
                                 "version 2\n"
     assert "/s" not in err
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db.database_url)
+    with engine.connect() as conn:  # the run that had nothing to do left no job behind
+        assert conn.execute(text("SELECT count(*) FROM regrade_jobs")).scalar() == 1
+    engine.dispose()
 
     target = tmp_path / "grades.csv"
     assert _run(capsys, "export", "tiny-net", "--csv", str(target))[0] == 0
@@ -158,7 +164,11 @@ def test_a_roster_is_imported_with_tokens_in_a_private_file(db: Settings, tmp_pa
     assert _run(capsys, "upload", str(set_file))[0] == 0
     roster.write_text(ROSTER.replace("b@uni.edu", "bob@uni.edu") + "carol,student,,\n")
     code, out, err = _run(capsys, "user", "import", str(roster), "--enrol", "tiny-net")
-    assert code == 1 and "exists" in err  # the earlier tokens file is never overwritten
+    assert code == 1 and "exists" in err  # a new token is due, and the earlier tokens file is never overwritten
+    roster.write_text(ROSTER)
+    code, out, err = _run(capsys, "user", "import", str(roster))  # nothing new: the old file is no obstacle
+    assert code == 0 and "0 user(s) added" in out and "no new tokens" in out, err
+    roster.write_text(ROSTER.replace("b@uni.edu", "bob@uni.edu") + "carol,student,,\n")
     code, out, err = _run(capsys, "user", "import", str(roster), "--enrol", "tiny-net",
                           "--tokens", str(tmp_path / "new.csv"))
     assert code == 0, err
@@ -172,7 +182,7 @@ def test_a_roster_is_imported_with_tokens_in_a_private_file(db: Settings, tmp_pa
 @pytest.mark.parametrize(("roster", "words"), [
     (ROSTER + "ALICE,student,,\n", ":5: user 'ALICE' is also on line 3"),
     (ROSTER + "dan,ta,,\n", ":5: unknown role 'ta'"),
-    (ROSTER.replace("alice,", "\nalice,"), ":3: a blank line between rows"),
+    (ROSTER.replace("alice,", "\nalice,"), ":3: an empty row between rows"),
     (ROSTER + "\ufeffdan,student,,\n", ":5: a byte-order mark"),
     (ROSTER + "=1+1,student,,\n", ":5: the user '=1+1' starts with '='"),
 ])

@@ -17,6 +17,10 @@ def test_a_spreadsheet_export_with_a_bom_any_case_and_column_order() -> None:
         (3, "AT", Role.INSTRUCTOR, None, "Turing, Alan")]
 
 
+def test_a_spreadsheets_empty_rows_at_the_end_are_ignored() -> None:
+    assert [e.user for e in read_roster("user,role,email,name\r\nann,student,,\r\n,,,\r\n,,,\r\n")] == ["ann"]
+
+
 def test_only_user_and_role_are_required() -> None:
     assert [e.user for e in read_roster("user,role\ns1,student\ns2,student\n")] == ["s1", "s2"]
 
@@ -24,7 +28,7 @@ def test_only_user_and_role_are_required() -> None:
 @pytest.mark.parametrize(("text", "line", "words"), [
     ("user,role\nalice,student\nbob,student\nAlice,student\n", 4, "'Alice' is also on line 2"),
     ("user,role\nalice,teacher\n", 2, "unknown role 'teacher'"),
-    ("user,role\nalice,student\n\nbob,student\n", 3, "a blank line between rows"),
+    ("user,role\nalice,student\n\nbob,student\n", 3, "an empty row between rows"),
     ("user,role\nalice,student\n\ufeffbob,student\n", 3, "byte-order mark"),
     ("user,role\n=HYPERLINK(\"x\"),student\n", 2, "starts with '='"),
     ("user,role,name\nbob,student,@SUM(A1)\n", 2, "the name '@SUM(A1)' starts with '@'"),
@@ -37,6 +41,7 @@ def test_only_user_and_role_are_required() -> None:
     ("user,email\nbob,b@x.org\n", 1, "the header has no role column"),
     ("user,role,user\nbob,student,bob\n", 1, "appears twice"),
     ("user,role\nbob\x00,student\n", 2, "U+0000"),
+    ("user,role,name\nbob,student,Bob\tSmith\n", 2, "the name holds the character U+0009"),
     ("", 1, "the roster is empty"),
 ])
 def test_a_bad_roster_names_the_line(text: str, line: int, words: str) -> None:

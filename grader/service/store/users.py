@@ -84,9 +84,9 @@ def find_users(session: Session, keys: Iterable[str]) -> dict[str, User]:
 
 def suggest_name(session: Session, name: str) -> str | None:
     """The existing user name closest to ``name``, for a did-you-mean."""
-    names = list(session.scalars(select(User.name_key)))
-    close = difflib.get_close_matches(name_key(name), names, n=1, cutoff=0.7)
-    return close[0] if close else None
+    names = {key: name for key, name in session.execute(select(User.name_key, User.name))}
+    close = difflib.get_close_matches(name_key(name), list(names), n=1, cutoff=0.7)
+    return names[close[0]] if close else None
 
 
 @dataclass
