@@ -57,12 +57,40 @@ def grade_network(problem: NetworkProblem, submitted: Any, set_id: str, student:
             numbers[name] = read_number(value)
         except NumberError as exc:
             unreadable[name] = str(exc)
-    resolved = Overrides.of(problem, numbers)
-    mine = solve(problem, leaves, resolved) if numbers else key
+    # Values the problem does not ask for are shown work: reported, but the student's own world (what
+    # follow-through is judged in) is made of asked answers only, so unasked working never buys credit.
+    asked = {q.name for q in problem.ask}
+    answered = {n: x for n, x in numbers.items() if n in asked}
+    resolved = Overrides.of(problem, answered)
+    mine = solve(problem, leaves, resolved) if answered else key
     search = _MistakeSearch(problem, leaves, resolved, mine)
-    off = {n for n, x in numbers.items()
+    off = {n for n, x in answered.items()
            if not _matches(problem, problem.quantities[n], x, key, key, raw.get(n), problem.tolerance_for(n))}
-    return [_judge(problem, q, raw, numbers, unreadable, key, mine, search, off) for q in problem.ask]
+    parts = [_judge(problem, q, raw, answered, unreadable, key, mine, search, off) for q in problem.ask]
+    for name in raw:
+        if name not in asked:
+            parts.append(_shown_work(problem, problem.quantities[name], raw[name], numbers, unreadable, key))
+    return parts
+
+
+def _shown_work(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[str, float],
+                unreadable: dict[str, str], key: World) -> PartResult:
+    """An unasked value, judged against the key and reported with no points (SPEC 6.1.4)."""
+    expected = key.value(q)
+    if q.name in unreadable:
+        return PartResult(q.name, as_submitted(raw), expected, Verdict.INVALID, 0.0, 0.0, shown=True,
+                          feedback=f"Shown work (not asked, no points): could not read it: {unreadable[q.name]}.")
+    if q.name not in numbers:
+        return PartResult(q.name, None, expected, Verdict.MISSING, 0.0, 0.0, shown=True,
+                          feedback="Shown work (not asked, no points): empty.")
+    value = numbers[q.name]
+    shown = raw if isinstance(raw, int | float) and not isinstance(raw, bool) else value
+    if _matches(problem, q, value, key, key, raw, problem.tolerance_for(q.name)):
+        return PartResult(q.name, shown, expected, Verdict.CORRECT, 0.0, 0.0, shown=True,
+                          feedback="Shown work (not asked, no points): correct.")
+    said = "Shown work (not asked, no points): not correct; answers that used it are judged without it."
+    return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, 0.0, shown=True, feedback=said,
+                      feedback_hidden=said)
 
 
 def _start(problem: NetworkProblem, q: Quantity, world: World) -> float | None:

@@ -38,6 +38,8 @@ class PartResult:
     # (no percentages, no values at points, no constants of the key). None: ``feedback`` already says
     # nothing of the key. Both are stored, so the set's show_expected can change without a regrade.
     feedback_hidden: str | None = None
+    # A value the problem does not ask for: the student's shown work, reported with no points (SPEC 6.1.4).
+    shown: bool = False
 
     @property
     def score(self) -> float:
@@ -53,7 +55,7 @@ class PartResult:
         return {"quantity": self.quantity, "submitted": self.submitted, "expected": expected,
                 "verdict": self.verdict.value, "credit": self.credit, "points": self.points,
                 "misconception": self.misconception, "feedback": self.feedback,
-                "feedback_hidden": self.hidden}
+                "feedback_hidden": self.hidden, **({"shown": True} if self.shown else {})}
 
 
 @dataclass

@@ -176,11 +176,25 @@ def test_follow_through_into_the_update_and_the_next_pass() -> None:
         assert got[q].verdict is Verdict.FOLLOW_THROUGH, q
 
 
-def test_a_submitted_quantity_that_is_not_asked_still_carries_forward() -> None:
-    d_z1 = -0.2  # dL/dz1 is not asked, but written down
+def test_unasked_working_is_reported_and_never_buys_credit() -> None:
+    # SPEC 6.1.4: dL/dz1 is not asked; written down wrong, it is shown work (no points), and the asked
+    # dL/dw1 computed from it bears the slip instead of following through from it
+    d_z1 = -0.2
     got = graded({"dL/dz1": d_z1, "dL/dw1": d_z1 * X1})
-    assert "dL/dz1" not in got
-    assert got["dL/dw1"].verdict is Verdict.FOLLOW_THROUGH
+    assert got["dL/dz1"].verdict is Verdict.INCORRECT and got["dL/dz1"].points == 0 and got["dL/dz1"].shown
+    assert got["dL/dw1"].verdict is Verdict.INCORRECT
+    right = graded({"dL/dz1": round(KEY["dL/dw1"] / X1, 6), "dL/dw1": round(KEY["dL/dw1"], 6)})
+    assert right["dL/dz1"].verdict is Verdict.CORRECT and right["dL/dz1"].score == 0
+    assert right["dL/dw1"].verdict is Verdict.CORRECT
+
+
+def test_leaving_out_tanh_prime_stays_wrong_with_the_equally_wrong_unasked_step() -> None:
+    # the measurement: dL/dw1 without tanh'(z1), and the unasked dL/dz1 = w5 * dL/dz3 (no tanh')
+    d_z1 = round(W["w5"] * KEY["dL/dz3"], 4)
+    alone = graded({"dL/dw1": round(d_z1 * X1, 4)})
+    shown = graded({"dL/dz1": d_z1, "dL/dw1": round(d_z1 * X1, 4)})
+    assert alone["dL/dw1"].verdict is Verdict.INCORRECT
+    assert shown["dL/dw1"].verdict is Verdict.INCORRECT and shown["dL/dw1"].score == 0
 
 
 def test_local_derivatives_read_the_students_own_outputs() -> None:
