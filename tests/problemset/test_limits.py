@@ -35,7 +35,7 @@ def text_of(*problems: dict[str, Any]) -> str:
     return yaml.safe_dump({"id": "big", "problems": list(problems)}, sort_keys=False)
 
 
-def refused(text: str, cpu_seconds: float = 0.5) -> ProblemSetError:
+def refused(text: str, cpu_seconds: float = 1.5) -> ProblemSetError:
     start = time.process_time()
     with pytest.raises(ProblemSetError) as info:
         load_problem_set(text, "big.yaml")

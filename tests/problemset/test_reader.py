@@ -130,7 +130,7 @@ def test_an_alias_bomb_is_refused_at_once() -> None:
     start = time.process_time()
     with pytest.raises(DocumentError, match="once its aliases are written out"):
         parse(text, ANSWERS_LIMITS)
-    assert time.process_time() - start < 0.2  # CPU seconds
+    assert time.process_time() - start < 1.0  # CPU seconds; expanding it took 35-40 s
 
 
 def test_small_aliases_are_written_out_as_separate_values() -> None:

@@ -97,7 +97,7 @@ def test_a_key_too_large_to_check_is_refused_before_it_is_checked() -> None:
     start = time.process_time()
     error = fails("variables: {x: real}\nanswer: " + " + ".join(["x"] * 4_999))
     assert "the answer is too large: more than 3,000 values and operations" in error.message
-    assert error.field == "answer" and time.process_time() - start < 1
+    assert error.field == "answer" and time.process_time() - start < 3  # checking it in full took about 7 s
     squares = "+".join(f"tanh({k}*x)^2" for k in range(1, 400))
     derivative = fails(f"variables: {{x: real}}\nanswer: diff({squares}, x)")
     assert "with its derivatives taken" in derivative.message

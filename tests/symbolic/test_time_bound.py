@@ -1,7 +1,7 @@
 """The time bound of a formula check holds over the hostile corpus, inside long evaluations too.
 
 These are the tests that are about a bound, so they time: each check runs under a short bound (0.2 s)
-and must end within that bound plus 0.3 s of slack, which absorbs a loaded test machine but not the
+and must end within that bound plus 0.8 s of slack, which absorbs a loaded test machine but not the
 old behaviour (the deadline was tested only between points, so a 99,999-term sum ran seconds past
 it). ``bench/bench_time_bound.py`` measures the same corpus at the default 2 s bound.
 """
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ROWS: list[dict[str, Any]] = yaml.safe_load((ROOT / "tests" / "symbolic" / "hostile_corpus.yaml")
                                             .read_text(encoding="utf-8"))["rows"]
 BOUND = 0.2
-SLACK = 0.3
+SLACK = 0.8
 
 
 @cache
