@@ -58,10 +58,9 @@ def step_close(value: float, target: float, start: float, tol: Tolerance, unit: 
         return False
     if unit is not None and abs(value - target) <= 0.5 * unit * ROUNDING_SLACK:
         return True  # the target, rounded to the digits written
-    step = target - start
-    if unit is not None and abs(step) <= unit:
-        return is_close(value, target, tol)  # too few digits to show the step: judged on the value
-    return is_close(value - start, step, tol)
+    if too_few_digits(target, start, unit):
+        return is_close(value, target, tol)  # the step cannot be shown: judged on the value
+    return is_close(value - start, target - start, tol)
 
 
 def too_few_digits(target: float, start: float, unit: float | None) -> bool:

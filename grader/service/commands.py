@@ -250,7 +250,7 @@ def _user_import(args: argparse.Namespace, _settings: Settings, factory: session
     target = Path(args.tokens) if args.tokens else path.with_name(path.stem + ".tokens.csv")
     with factory() as session:
         sets = [require_set(session, name=name) for name in args.enrol]
-        with TokensFile(target) as tokens:  # made (mode 600) before the transaction; removed if it fails
+        with TokensFile(target) as tokens:  # written (mode 600) before the commit; removed if the import fails
             report = import_roster(session, entries, new_tokens=args.new_tokens)
             students = [u for u in report.users if u.role is Role.STUDENT]
             enrolled = [enrol(session, problem_set=s, students=students) for s in sets]
@@ -383,7 +383,7 @@ def _regrade(args: argparse.Namespace, settings: Settings, factory: sessionmaker
         local.stop()
     now_done = job.done + job.failed - before
     print(f"{args.set_id}: {now_done} graded now ({job.failed} failed), {before} already graded against version "
-          f"{version.number}, {job.pending} pending")
+          f"{number}, {job.pending} pending")
     return 0 if job.failed == 0 else 2
 
 

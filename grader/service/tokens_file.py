@@ -23,7 +23,6 @@ class TokensFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file: IO[str] | None = None
-        self.written = 0
 
     def __enter__(self) -> TokensFile:
         return self
@@ -47,9 +46,7 @@ class TokensFile:
         file = self._open()
         out = csv.writer(file, lineterminator="\n")  # one token a line, no CR to paste along
         out.writerow(("user", "token"))
-        for row in rows:
-            out.writerow(row)
-            self.written += 1
+        out.writerows(rows)
         file.flush()
         os.fsync(file.fileno())
 

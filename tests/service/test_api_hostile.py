@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -50,20 +51,28 @@ def _feedback(result: dict[str, Any]) -> str:
                     for part in problem["parts"])
 
 
+def _post(server: Server, client: httpx.Client, path: str, case: Case, bound: float) -> httpx.Response | None:
+    """Send the case; a file to be refused must be refused (4xx, saying why) within ``bound`` and store
+    nothing, and then None is returned; otherwise the response."""
+    before = _counts(server)
+    start = time.monotonic()
+    response = client.post(path, content=case.text)
+    elapsed = time.monotonic() - start
+    if not case.refused:
+        return response
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["detail"] and case.says in response.text, (case.says, response.text)
+    assert elapsed < bound, elapsed
+    assert _counts(server) == before  # nothing stored
+    return None
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if c.kind == "answers"], ids=lambda c: c.name)
 def test_an_answers_file(hostile_server: tuple[Server, str, str], case: Case) -> None:
     server, prof, student = hostile_server
-    before = _counts(server)
     with server.api(student) as client:
-        start = time.monotonic()
-        response = client.post("/api/v1/sets/dl-hw2/submissions", content=case.text)
-        elapsed = time.monotonic() - start
-        if case.refused:
-            assert 400 <= response.status_code < 500, response.text
-            body = response.json()
-            assert body["detail"] and (case.says in response.text), (case.says, response.text)
-            assert elapsed < ANSWER_REFUSAL_S, elapsed
-            assert _counts(server) == before  # nothing stored
+        response = _post(server, client, "/api/v1/sets/dl-hw2/submissions", case, ANSWER_REFUSAL_S)
+        if response is None:
             return
         assert response.status_code == 202, response.text
         url = response.headers["location"]
@@ -81,17 +90,9 @@ def test_an_answers_file(hostile_server: tuple[Server, str, str], case: Case) ->
 @pytest.mark.parametrize("case", [c for c in CASES if c.kind == "set"], ids=lambda c: c.name)
 def test_a_problem_set_file(hostile_server: tuple[Server, str, str], case: Case) -> None:
     server, prof, _ = hostile_server
-    before = _counts(server)
     with server.api(prof) as client:
-        start = time.monotonic()
-        response = client.post("/api/v1/sets", content=case.text)
-        elapsed = time.monotonic() - start
-        if case.refused:
-            assert 400 <= response.status_code < 500, response.text
-            assert case.says in response.text, (case.says, response.text)
-            assert elapsed < SET_REFUSAL_S, elapsed
-            assert _counts(server) == before
-        else:
+        response = _post(server, client, "/api/v1/sets", case, SET_REFUSAL_S)
+        if response is not None:
             assert response.status_code in (201, 409), response.text  # 409: a case before stored the same id
         assert client.get("/health").status_code == 200
 

@@ -61,13 +61,6 @@ def user_by_token(session: Session, *, token: str) -> User | None:
     return session.scalar(select(User).where(User.token_hash == hash_token(token)))
 
 
-def users_by_name(session: Session, *, names: list[str]) -> dict[str, User]:
-    """The users of ``names`` that exist, each under the name as given (matched without regard to case)."""
-    keys = {name_key(n) for n in names}
-    found = {u.name_key: u for u in session.scalars(select(User).where(User.name_key.in_(keys)))}
-    return {n: found[name_key(n)] for n in names if name_key(n) in found}
-
-
 def instructors(session: Session) -> list[User]:
     return list(session.scalars(select(User).where(User.role == Role.INSTRUCTOR).order_by(User.name)))
 
