@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from grader.grading.follow_through import depends_on
-from grader.grading.mistakes import SIGN_ERROR, Mistake, can_explain, mistakes_for
 from grader.grading.numeric import (
     NumberError,
     as_submitted,
@@ -16,10 +15,11 @@ from grader.grading.numeric import (
     relative_error,
 )
 from grader.grading.result import PartResult, Verdict
+from grader.grading.search import MistakeSearch
 from grader.grading.steps import TOO_FEW_DIGITS, last_digit_unit, step_close, too_few_digits
 from grader.problemset.model import NetworkProblem, Quantity, Tolerance
 from grader.problemset.network import normalize_quantity
-from grader.solver.world import Overrides, World, gradient_step, solve, variant_leaves
+from grader.solver.world import Overrides, World, solve, variant_leaves
 
 
 def canonical_world(problem: NetworkProblem, set_id: str, student: str | None) -> World:
@@ -63,7 +63,7 @@ def grade_network(problem: NetworkProblem, submitted: Any, set_id: str, student:
     answered = {n: x for n, x in numbers.items() if n in asked}
     resolved = Overrides.of(problem, answered)
     mine = solve(problem, leaves, resolved) if answered else key
-    search = _MistakeSearch(problem, leaves, resolved, mine)
+    search = MistakeSearch(problem, leaves, resolved, mine, key)
     off = {n for n, x in answered.items()
            if not _matches(problem, problem.quantities[n], x, key, key, raw.get(n), problem.tolerance_for(n))}
     parts = [_judge(problem, q, raw, answered, unreadable, key, mine, search, off) for q in problem.ask]
@@ -111,7 +111,7 @@ def _matches(problem: NetworkProblem, q: Quantity, value: float, target_world: W
 
 
 def _judge(problem: NetworkProblem, q: Quantity, raws: dict[str, Any], numbers: dict[str, float],
-           unreadable: dict[str, str], key: World, mine: World, search: _MistakeSearch,
+           unreadable: dict[str, str], key: World, mine: World, search: MistakeSearch,
            off: set[str]) -> PartResult:
     raw = raws.get(q.name)
     expected = key.value(q)
@@ -143,10 +143,10 @@ def _judge(problem: NetworkProblem, q: Quantity, raws: dict[str, Any], numbers: 
                                                     raws.get(n), problem.tolerance_for(n))]
         return PartResult(q.name, shown, expected, Verdict.FOLLOW_THROUGH, credit, points,
                           feedback=_follow_through_feedback(slips, origins, numbers))
-    mistake = search.find(q, value, tol, own, _start(problem, q, mine), last_digit_unit(raw))
-    if mistake is not None:
-        return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points, misconception=mistake.name,
-                          feedback=f"Not correct. {mistake.explanation}")
+    named = search.find(q, value, tol, own, _start(problem, q, mine), last_digit_unit(raw))
+    if named is not None:
+        return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points,
+                          misconception=named.mistake.name, feedback=f"Not correct. {named.explanation}")
     against = own if slips else expected
     if start is not None:  # an update: said of its step
         origin = _start(problem, q, mine if slips else key)
@@ -198,65 +198,3 @@ def _generic_feedback(value: float, expected: float, tol: Tolerance) -> str:
     if off >= 100:
         return "Not correct: far from the expected value (a slip in the order of magnitude?)."
     return f"Not correct: off by {off:.0%}."
-
-
-_STAGE = {"value": 0, "grad": 1, "next": 2}
-MAX_MISTAKEN_WORLDS = 48  # per submission: bounds the search for answers that match no mistake
-
-
-class _MistakeSearch:
-    """Evaluates the student's world under each applicable mistake, lazily, once per submission.
-
-    A world is computed only as far as the quantity needs (a node value: the forward pass; a
-    gradient: no descent step) and reused for later quantities that need no more. At most
-    ``MAX_MISTAKEN_WORLDS`` worlds are evaluated for one submission; past that a wrong answer is
-    reported without a name.
-    """
-
-    def __init__(self, problem: NetworkProblem, leaves: dict[int, float], numbers: Overrides,
-                 mine: World) -> None:
-        self.problem = problem
-        self.leaves = leaves
-        self.numbers = numbers
-        self.mine = mine
-        self.worlds: dict[tuple[int, frozenset[int]], tuple[int, World]] = {}
-        self.evaluated = 0
-
-    def world(self, index: int, m: Mistake, where: frozenset[int], kind: str) -> World | None:
-        """The student's world under mistake ``m`` at ``where``, or None once the budget is spent."""
-        stage = _STAGE[kind]
-        cached = self.worlds.get((index, where))
-        if cached is not None and cached[0] >= stage:
-            return cached[1]
-        if self.evaluated >= MAX_MISTAKEN_WORLDS:
-            return None
-        self.evaluated += 1
-        forward_hook, backward_hook = m.hooks(where)
-        w = solve(self.problem, self.leaves, self.numbers, forward_hook=forward_hook,
-                  backward_hook=backward_hook, update=m.update or gradient_step, base=self.mine,
-                  forward_only=stage == 0, with_next=stage == 2)
-        self.worlds[(index, where)] = (stage, w)
-        return w
-
-    def find(self, q: Quantity, value: float, tol: Tolerance, own: float,
-             start: float | None = None, unit: float | None = None) -> Mistake | None:
-        """The mistake whose world gives ``value`` for ``q``; an update (``start`` given) is matched on its step."""
-
-        def close(a: float, b: float) -> bool:
-            return is_close(a, b, tol) if start is None else step_close(a, b, start, tol, unit)
-
-        for index, m in enumerate(mistakes_for(self.problem)):
-            if q.kind not in m.kinds:
-                continue
-            for where in m.variants():
-                if not can_explain(self.problem, m, where, q.kind, q.target):
-                    continue
-                world = self.world(index, m, where, q.kind)
-                if world is None:
-                    break
-                candidate = world.value(q)
-                if close(value, candidate) and not close(candidate, own):
-                    return m
-        if start is None and own != 0 and is_close(value, -own, tol):
-            return SIGN_ERROR
-        return None

@@ -40,6 +40,9 @@ class PartResult:
     feedback_hidden: str | None = None
     # A value the problem does not ask for: the student's shown work, reported with no points (SPEC 6.1.4).
     shown: bool = False
+    # "degenerate": a follow-through that rests on an earlier answer of 0, 1 or a copy of another value
+    # where the key has none of these (SPEC 6.1.5); listed for the instructor on the class results.
+    flag: str | None = None
 
     @property
     def score(self) -> float:
@@ -55,7 +58,8 @@ class PartResult:
         return {"quantity": self.quantity, "submitted": self.submitted, "expected": expected,
                 "verdict": self.verdict.value, "credit": self.credit, "points": self.points,
                 "misconception": self.misconception, "feedback": self.feedback,
-                "feedback_hidden": self.hidden, **({"shown": True} if self.shown else {})}
+                "feedback_hidden": self.hidden, **({"shown": True} if self.shown else {}),
+                **({"flag": self.flag} if self.flag else {})}
 
 
 @dataclass
