@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from grader.grading.mistakes import SIGN_ERROR, Mistake, can_explain, mistakes_for
@@ -81,3 +82,35 @@ class MistakeSearch:
         if start is None and own != 0 and is_close(value, -own, tol):
             return Named(SIGN_ERROR, -own, SIGN_ERROR.explanation)
         return None
+
+
+def mistaken_values(problem: NetworkProblem, leaves: dict[int, float], key: World) -> dict[str, list[Named]]:
+    """For each asked quantity, the values the catalogued mistakes give it in the key's world.
+
+    What an instructor's tolerance must not accept (SPEC 6.1.6); a value equal to the key's is left out.
+    """
+    search = MistakeSearch(problem, leaves, Overrides(), key, key)
+    out: dict[str, list[Named]] = {}
+    for q in problem.ask:
+        right = key.value(q)
+        found: list[Named] = []
+        for index, m in enumerate(mistakes_for(problem)):
+            if q.kind not in m.kinds:
+                continue
+            for where in m.variants()[:1 + MAX_SINGLE_SITES_TRIED]:
+                if not can_explain(problem, m, where, q.kind, q.target):
+                    continue
+                search.evaluated = min(search.evaluated, MAX_MISTAKEN_WORLDS - 1)  # no budget here
+                world = search.world(index, m, where, q.kind)
+                assert world is not None
+                value = world.value(q)
+                if value != right and math.isfinite(value):
+                    found.append(Named(m, value, m.explanation))
+                    break
+        if right != 0 and math.isfinite(right):
+            found.append(Named(SIGN_ERROR, -right, SIGN_ERROR.explanation))
+        out[q.name] = found
+    return out
+
+
+MAX_SINGLE_SITES_TRIED = 8
