@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from grader.grading.follow_through import depends_on
@@ -15,10 +16,12 @@ from grader.grading.numeric import (
     relative_error,
 )
 from grader.grading.result import PartResult, Verdict
-from grader.grading.search import MistakeSearch
-from grader.grading.steps import TOO_FEW_DIGITS, last_digit_unit, step_close, too_few_digits
-from grader.problemset.model import NetworkProblem, Quantity, Tolerance
+from grader.grading.rounding import Habit, allowance, is_slip, read_digits, width
+from grader.grading.search import MistakeSearch, mistaken_values
+from grader.grading.steps import ROUNDING_SLACK, TOO_FEW_DIGITS, last_digit_unit, too_few_digits
+from grader.problemset.model import NetworkProblem, Quantity, Tolerance, ToleranceMode
 from grader.problemset.network import normalize_quantity
+from grader.solver.carry import Carried, carry
 from grader.solver.world import Overrides, World, solve, variant_leaves
 
 
@@ -61,20 +64,27 @@ def grade_network(problem: NetworkProblem, submitted: Any, set_id: str, student:
     # follow-through is judged in) is made of asked answers only, so unasked working never buys credit.
     asked = {q.name for q in problem.ask}
     answered = {n: x for n, x in numbers.items() if n in asked}
-    resolved = Overrides.of(problem, answered)
-    mine = solve(problem, leaves, resolved) if answered else key
-    search = MistakeSearch(problem, leaves, resolved, mine, key)
-    off = {n for n, x in answered.items()
-           if not _matches(problem, problem.quantities[n], x, key, key, raw.get(n), problem.tolerance_for(n))}
-    parts = [_judge(problem, q, raw, answered, unreadable, key, mine, search, off) for q in problem.ask]
+    judge = _Judge(problem, leaves, key, raw, answered)
+    verdicts = judge.run()
+    parts = []
+    for q in problem.ask:
+        if q.name in unreadable:
+            parts.append(PartResult(q.name, as_submitted(raw.get(q.name)), key.value(q), Verdict.INVALID, 0.0,
+                                    problem.points[q.name],
+                                    feedback=f"Could not read this answer: {unreadable[q.name]}."))
+        elif q.name not in answered:
+            parts.append(PartResult(q.name, None, key.value(q), Verdict.MISSING, 0.0, problem.points[q.name],
+                                    feedback="No answer given."))
+        else:
+            parts.append(verdicts[q.name])
     for name in raw:
         if name not in asked:
-            parts.append(_shown_work(problem, problem.quantities[name], raw[name], numbers, unreadable, key))
+            parts.append(_shown_work(problem, problem.quantities[name], raw[name], numbers, unreadable, key, judge))
     return parts
 
 
 def _shown_work(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[str, float],
-                unreadable: dict[str, str], key: World) -> PartResult:
+                unreadable: dict[str, str], key: World, judge: _Judge) -> PartResult:
     """An unasked value, judged against the key and reported with no points (SPEC 6.1.4)."""
     expected = key.value(q)
     if q.name in unreadable:
@@ -85,7 +95,7 @@ def _shown_work(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[st
                           feedback="Shown work (not asked, no points): empty.")
     value = numbers[q.name]
     shown = raw if isinstance(raw, int | float) and not isinstance(raw, bool) else value
-    if _matches(problem, q, value, key, key, raw, problem.tolerance_for(q.name)):
+    if judge.right(q, value, raw, expected, _start(problem, q, key), 0.0):
         return PartResult(q.name, shown, expected, Verdict.CORRECT, 0.0, 0.0, shown=True,
                           feedback="Shown work (not asked, no points): correct.")
     said = "Shown work (not asked, no points): not correct; answers that used it are judged without it."
@@ -100,94 +110,236 @@ def _start(problem: NetworkProblem, q: Quantity, world: World) -> float | None:
     return world.values[world.tape.slot_of[q.target]]
 
 
-def _matches(problem: NetworkProblem, q: Quantity, value: float, target_world: World, start_world: World,
-             raw: Any, tol: Tolerance) -> bool:
-    """Whether ``value`` matches ``q`` in ``target_world``: an updated parameter on its step (SPEC 6.1.3)."""
-    target = target_world.value(q)
-    start = _start(problem, q, start_world)
-    if start is None:
-        return is_close(value, target, tol)
-    return step_close(value, target, start, tol, last_digit_unit(raw))
+def _mistake_gaps(problem: NetworkProblem) -> dict[str, float]:
+    """For each asked quantity, how near (relative to the key) the nearest catalogued mistake's value lies.
+
+    Taken from the reference variant's key: an answer much nearer the key than any mistake's value
+    cannot be one, and needs no search.
+    """
+    cached: dict[str, float] | None = problem.cache.get("mistake_gaps")
+    if cached is None:
+        leaves = variant_leaves(problem, "check", "reference")
+        key = solve(problem, leaves)
+        cached = {}
+        for name, found in mistaken_values(problem, leaves, key).items():
+            right = key.value(problem.quantities[name])
+            gaps = [abs(n.value - right) / abs(right) for n in found if right and math.isfinite(right)]
+            cached[name] = min(gaps, default=math.inf)
+        problem.cache["mistake_gaps"] = cached
+    return cached
 
 
-def _judge(problem: NetworkProblem, q: Quantity, raws: dict[str, Any], numbers: dict[str, float],
-           unreadable: dict[str, str], key: World, mine: World, search: MistakeSearch,
-           off: set[str]) -> PartResult:
-    raw = raws.get(q.name)
-    expected = key.value(q)
-    points = problem.points[q.name]
-    tol = problem.tolerance_for(q.name)
-    if q.name in unreadable:
-        return PartResult(q.name, as_submitted(raw), expected, Verdict.INVALID, 0.0, points,
-                          feedback=f"Could not read this answer: {unreadable[q.name]}.")
-    if q.name not in numbers:
-        return PartResult(q.name, None, expected, Verdict.MISSING, 0.0, points, feedback="No answer given.")
-    value = numbers[q.name]
-    shown = raw if isinstance(raw, int | float) and not isinstance(raw, bool) else value
-    start = _start(problem, q, key)
-    few = start is not None and too_few_digits(expected, start, last_digit_unit(raw))
-    if _matches(problem, q, value, key, key, raw, tol):
-        return PartResult(q.name, shown, expected, Verdict.CORRECT, 1.0, points,
-                          feedback="Correct. " + TOO_FEW_DIGITS if few else "Correct.")
-    own = mine.value(q)
-    slips = _earlier_slips(problem, q, off)
-    follows = _matches(problem, q, value, mine, mine, raw, tol)
-    if not slips and follows:
-        # every earlier answer it used was accepted, and it follows from them exactly: rounding that a
-        # steep step amplified past the tolerance is the student's right, not a slip
-        return PartResult(q.name, shown, expected, Verdict.CORRECT, 1.0, points,
-                          feedback="Correct given your own rounded earlier answers.")
-    if slips and follows:
-        credit = problem.follow_through_credit
-        origins = [n for n in slips if not _matches(problem, problem.quantities[n], numbers[n], mine, mine,
-                                                    raws.get(n), problem.tolerance_for(n))]
-        return PartResult(q.name, shown, expected, Verdict.FOLLOW_THROUGH, credit, points,
-                          feedback=_follow_through_feedback(slips, origins, numbers))
-    named = search.find(q, value, tol, own, _start(problem, q, mine), last_digit_unit(raw))
-    if named is not None:
-        return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points,
-                          misconception=named.mistake.name, feedback=f"Not correct. {named.explanation}")
-    against = own if slips else expected
-    if start is not None:  # an update: said of its step
-        origin = _start(problem, q, mine if slips else key)
-        assert origin is not None
-        step, right = value - origin, against - origin
-        if few:
-            return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points,
-                              feedback=_generic_feedback(value, against, tol) + " " + TOO_FEW_DIGITS,
-                              feedback_hidden=hidden_comparison(value, against) + " " + TOO_FEW_DIGITS)
-        if step == 0:
-            said = (f"Not correct: {q.target} is unchanged; the update moves it by the step "
-                    f"-learning_rate*dL/d{q.target}.")
-            return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points, feedback=said,
-                              feedback_hidden=said)
-        return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points,
-                          feedback="The step " + _generic_feedback(step, right, tol).replace("Not correct", "is not "
-                                                                                          "correct", 1),
-                          feedback_hidden="The step " + hidden_comparison(step, right).replace(
-                              "Not correct", "is not correct", 1))
-    return PartResult(q.name, shown, expected, Verdict.INCORRECT, 0.0, points,
-                      feedback=_generic_feedback(value, against, tol),
-                      feedback_hidden=hidden_comparison(value, against))
+class _Judge:
+    """Judges one submission's asked answers, each after every answer it rests on (SPEC 5 and 6.1).
 
+    An answer is *accepted* when it is right against the key, or right in the student's own world
+    while everything it rests on was accepted (rounding carried forward is the student's right).
+    Right means: within the tolerance, widened by the digits written (``rounding.allowance``) and, in
+    the student's world, by how far their carried rounding can move the value (``carry``); and never a
+    slip (``rounding.is_slip``, or a named mistake's value). An answer right in the student's world
+    that rests on an answer not accepted is ``follow_through``.
+    """
 
-def _follow_through_feedback(slips: list[str], origins: list[str], numbers: dict[str, float]) -> str:
-    """Name the nearest earlier answer this one used, and where the slip started if that was elsewhere."""
-    nearest = f"{slips[0]} = {numbers[slips[0]]:g}"
-    start = [n for n in origins if n != slips[0]]
-    if start:
-        where = ", ".join(f"{n} = {numbers[n]:g}" for n in start[-2:])
-        return (f"Right given your earlier answer {nearest}, which carries forward your slip in {where}: "
-                f"credit for carrying it forward.")
-    return f"Right given your earlier answer {nearest}, which was off: credit for carrying it forward."
+    def __init__(self, problem: NetworkProblem, leaves: dict[int, float], key: World, raw: dict[str, Any],
+                 answered: dict[str, float]) -> None:
+        self.problem, self.key, self.raw, self.answered = problem, key, raw, answered
+        self.order = sorted(answered, key=lambda n: len(depends_on(problem, n)))  # each after what it rests on
+        resolved = Overrides.of(problem, answered)
+        self.mine = solve(problem, leaves, resolved) if answered else key
+        self.search = MistakeSearch(problem, leaves, resolved, self.mine, key)
+        self.bits = {name: k for k, name in enumerate(self.order)}
+        digits = {name: read_digits(raw[name]) for name in self.order}
+        self.units = {name: d.unit for name, d in digits.items()}
+        if answered:
+            habit = Habit.of(digits.values())
+            written = {n: d.radius for n, d in digits.items()}
+            self.carried = carry(problem, self.mine, written, habit.radius, set(self.order))
+        else:
+            self.carried = Carried()
+        self.accepted: set[str] = set()
+        self.results: dict[str, PartResult] = {}
+        self._slips: dict[str, list[str]] = {}
+        self._frontier: dict[str, list[str]] = {}
 
+    def run(self) -> dict[str, PartResult]:
+        for name in self.order:
+            self.results[name] = self.judge(self.problem.quantities[name])
+        return self.results
 
-def _earlier_slips(problem: NetworkProblem, q: Quantity, off: set[str]) -> list[str]:
-    """The student's submitted quantities that ``q`` depends on and that are off the key, nearest first."""
-    out = [name for name in depends_on(problem, q.name) if name in off]
-    # a quantity closer to q depends on more of the others
-    out.sort(key=lambda n: len(depends_on(problem, n)), reverse=True)
-    return out
+    def right(self, q: Quantity, value: float, raw: Any, reference: float, start: float | None,
+              bound: float) -> bool:
+        """Whether ``value`` is right against ``reference``, which carried rounding may move by ``bound``."""
+        if not math.isfinite(reference):
+            return False
+        tol = self.problem.tolerance_for(q.name)
+        unit = self.units[q.name] if q.name in self.units else last_digit_unit(raw)
+        diff = abs(value - reference)
+        if start is None:
+            if diff > width(tol, reference) + allowance(tol, unit, reference) + bound:
+                return False
+            slip = is_slip(value, reference, unit, bound)
+        else:  # an update, judged on its step (SPEC 6.1.3)
+            step = reference - start
+            few = too_few_digits(reference, start, unit)
+            if unit is not None and diff <= 0.5 * unit * ROUNDING_SLACK:
+                ok = True  # the target rounded to the digits written
+            elif few:
+                ok = diff <= width(tol, reference) + bound  # the step cannot be shown: judged on the value
+            else:
+                ok = diff <= width(tol, step) + allowance(tol, unit, step) + bound
+            if not ok:
+                return False
+            slip = not few and is_slip(value - start, step, unit, bound)
+        if slip:
+            return False
+        if diff <= (unit or 0.0) * ROUNDING_SLACK + bound:
+            return True  # within the digits written: nothing else to tell apart
+        # far enough from the reference to be something else: not if it is a named mistake's value
+        gap = _mistake_gaps(self.problem).get(q.name, 0.0)
+        if gap * abs(reference) > 4 * diff:
+            return True  # no catalogued mistake comes near this quantity's value
+        exact = Tolerance(ToleranceMode.RELABS, 0.0, 0.5 * (unit or 0.0) * ROUNDING_SLACK + 1e-12 * abs(value))
+        return self.search.find(q, value, exact, reference, start, unit) is None
+
+    def judge(self, q: Quantity) -> PartResult:
+        problem, key, raw = self.problem, self.key, self.raw.get(q.name)
+        value = self.answered[q.name]
+        expected = key.value(q)
+        points = problem.points[q.name]
+        tol = problem.tolerance_for(q.name)
+        shown = raw if isinstance(raw, int | float) and not isinstance(raw, bool) else value
+        start = _start(problem, q, key)
+        unit = self.units[q.name]
+        few = start is not None and too_few_digits(expected, start, unit)
+
+        def part(verdict: Verdict, credit: float, feedback: str, hidden: str | None = None,
+                 misconception: str | None = None, flag: str | None = None) -> PartResult:
+            return PartResult(q.name, shown, expected, verdict, credit, points, misconception=misconception,
+                              feedback=feedback, feedback_hidden=hidden, flag=flag)
+
+        if self.right(q, value, raw, expected, start, 0.0):
+            self.accepted.add(q.name)
+            return part(Verdict.CORRECT, 1.0, "Correct. " + TOO_FEW_DIGITS if few else "Correct.")
+        own = self.mine.value(q)
+        bound = self.carried.bound.get(q.name, 0.0)
+        slips = self.slips(q)
+        if self.right(q, value, raw, own, start, bound):
+            if not slips:
+                # everything it rests on was accepted, and it follows from those values as written: rounding
+                # that the later steps amplified is the student's right, not a slip
+                self.accepted.add(q.name)
+                return part(Verdict.CORRECT, 1.0, "Correct given your own rounded earlier answers.")
+            said = self.follow_through_feedback(q, slips)
+            return part(Verdict.FOLLOW_THROUGH, problem.follow_through_credit, said,
+                        flag="degenerate" if self.degenerate(q) else None)
+        named = self.search.find(q, value, tol, own, _start(problem, q, self.mine), unit)
+        if named is not None:
+            return part(Verdict.INCORRECT, 0.0, f"Not correct. {named.explanation}", misconception=named.mistake.name)
+        against = own if slips else expected
+        given_yours = self.own_world_note(q, slips, own) if slips else ""
+        if start is not None:  # an update: said of its step
+            origin = _start(problem, q, self.mine if slips else key)
+            assert origin is not None
+            step, right = value - origin, against - origin
+            if few:
+                return part(Verdict.INCORRECT, 0.0, _generic_feedback(value, against, tol) + " " + TOO_FEW_DIGITS,
+                            hidden_comparison(value, against) + " " + TOO_FEW_DIGITS)
+            if step == 0:
+                said = (f"Not correct: {q.target} is unchanged; the update moves it by the step "
+                        f"-learning_rate*dL/d{q.target}.")
+                return part(Verdict.INCORRECT, 0.0, said, said)
+            return part(Verdict.INCORRECT, 0.0,
+                        "The step " + _generic_feedback(step, right, tol).replace("Not correct", "is not correct", 1)
+                        + given_yours,
+                        "The step " + hidden_comparison(step, right).replace("Not correct", "is not correct", 1))
+        return part(Verdict.INCORRECT, 0.0, _generic_feedback(value, against, tol) + given_yours,
+                    hidden_comparison(value, against))
+
+    def rests_on(self, q: Quantity) -> list[str]:
+        """The answers ``q``'s value depends on in the student's own world, in judging order."""
+        mask = self.carried.footing.get(q.name, 0) & ~(1 << self.bits[q.name])
+        out = []
+        while mask:
+            low = mask & -mask
+            out.append(self.order[low.bit_length() - 1])
+            mask ^= low
+        return out
+
+    def slips(self, q: Quantity) -> list[str]:
+        """The answers ``q`` rests on that were not accepted, nearest first.
+
+        Everything ``q`` rests on is judged before ``q``, so the list is final once ``q`` is judged.
+        """
+        found = self._slips.get(q.name)
+        if found is None:
+            found = self._slips[q.name] = [n for n in reversed(self.rests_on(q)) if n not in self.accepted]
+        return found
+
+    def roots(self, name: str) -> list[str]:
+        """Where a slip that ``name`` carries started: itself when it is wrong on its own."""
+        found = self.results.get(name)
+        if found is None or found.verdict is not Verdict.FOLLOW_THROUGH:
+            return [name]
+        out: list[str] = []
+        for n in self.frontier(self.problem.quantities[name]):
+            for r in self.roots(n):
+                if r not in out:
+                    out.append(r)
+        return out
+
+    def frontier(self, q: Quantity) -> list[str]:
+        """The nearest slips ``q`` rests on: those no other slip of ``q`` rests on."""
+        found = self._frontier.get(q.name)
+        if found is None:
+            slips = self.slips(q)
+            under: set[str] = set()
+            for n in slips:
+                under.update(self.slips(self.problem.quantities[n]))
+            found = self._frontier[q.name] = [n for n in slips if n not in under]
+        return found
+
+    def follow_through_feedback(self, q: Quantity, slips: list[str]) -> str:
+        """Name the nearest earlier answers this one used, and where their slip started if elsewhere."""
+        nearest = self.frontier(q) or slips[:1]
+        many = len(nearest) > 1
+        said = ", ".join(f"{n} = {self.answered[n]:g}" for n in nearest[:3])
+        origins: list[str] = []
+        for n in nearest:
+            for r in self.roots(n):
+                if r not in nearest and r not in origins:
+                    origins.append(r)
+        answers = "answers" if many else "answer"
+        if origins:
+            where = ", ".join(f"{n} = {self.answered[n]:g}" for n in origins[:3])
+            carries = "carry" if many else "carries"
+            return (f"Right given your earlier {answers} {said}, which {carries} forward your slip in {where}: "
+                    f"credit for carrying it forward.")
+        was = "were" if many else "was"
+        return f"Right given your earlier {answers} {said}, which {was} off: credit for carrying it forward."
+
+    def own_world_note(self, q: Quantity, slips: list[str], own: float) -> str:
+        """What a TA writes beside a wrong answer after a slip: the value right given the student's own."""
+        if not math.isfinite(own):
+            return ""
+        nearest = self.frontier(q) or slips[:1]
+        given = ", ".join(f"{n} = {self.answered[n]:g}" for n in nearest[:3])
+        return f" Given your {given}, the right value would be {own:.4g}."
+
+    def degenerate(self, q: Quantity) -> bool:
+        """Whether a follow-through rests on an answer of 0, 1 or a copy where the key has none (SPEC 6.1.5)."""
+        key = self.key
+        for n in self.slips(q):
+            value, right = self.answered[n], key.value(self.problem.quantities[n])
+            tol = self.problem.tolerance_for(n)
+            if value == 0 and not is_close(0.0, right, tol):
+                return True
+            if value == 1 and not is_close(1.0, right, tol):
+                return True
+            for other, x in self.answered.items():
+                if other != n and x == value and value != 0 and \
+                        not is_close(right, key.value(self.problem.quantities[other]), tol):
+                    return True
+        return False
 
 
 def _generic_feedback(value: float, expected: float, tol: Tolerance) -> str:
