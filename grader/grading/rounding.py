@@ -54,9 +54,9 @@ def read_digits(raw: Any) -> Digits:
     if type(raw) is float and raw != 0 and math.isfinite(raw):  # the common case, without the general parse
         mantissa, _, exponent = repr(raw).partition("e")
         whole, _, fraction = mantissa.lstrip("-").partition(".")
-        unit = 10.0 ** ((int(exponent) if exponent else 0) - len(fraction))
+        last = 10.0 ** ((int(exponent) if exponent else 0) - len(fraction))
         digits = (whole + fraction).lstrip("0")
-        return Digits(unit, 0.5 * unit * ROUNDING_SLACK, max(0, len(fraction) - (int(exponent) if exponent else 0)),
+        return Digits(last, 0.5 * last * ROUNDING_SLACK, max(0, len(fraction) - (int(exponent) if exponent else 0)),
                       len(digits) or None)
     unit = last_digit_unit(raw)
     if unit is None or isinstance(raw, bool | int):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from grader.problemset.model import NetworkProblem
 from grader.solver.evaluate import _safe_value, partials
-from grader.solver.tape import ADD, COPY, MUL, NEG, SUB, Step, Tape
+from grader.solver.tape import ADD, CALL, COPY, MUL, NEG, SUB, Step, Tape
 from grader.solver.world import World
 
 Radius = Callable[[float], float]  # the rounding a student may have applied to an unwritten value
@@ -37,8 +37,10 @@ class Carried:
 
 @dataclass
 class _Written:
+    """A quantity to report; ``radius`` None when the student did not write it (its value flows on)."""
+
     slot: int
-    radius: float
+    radius: float | None
     bit: int
     name: str
 
@@ -72,6 +74,16 @@ def carry(problem: NetworkProblem, mine: World, written: Mapping[str, float], ra
         else:
             slot = tape.slot_of[q.target]
             nxt_nodes[slot] = _Written(slot, r, 1 << k, name)
+    for name in wanted:  # quantities to report that were not written: their values flow on
+        if name in written:
+            continue
+        q = quantities[name]
+        if q.kind == "value" and q.target in problem.forward:
+            fwd[tape.slot_of[q.target]] = _Written(tape.slot_of[q.target], None, 0, name)
+        elif q.kind == "grad":
+            bwd[tape.slot_of[q.target]] = _Written(tape.slot_of[q.target], None, 0, name)
+        elif q.kind == "next" and q.target in problem.forward:
+            nxt_nodes[tape.slot_of[q.target]] = _Written(tape.slot_of[q.target], None, 0, name)
     out = Carried()
     named = set(tape.name_of)
     size = len(tape.init)
@@ -103,10 +115,10 @@ def carry(problem: NetworkProblem, mine: World, written: Mapping[str, float], ra
         slot = tape.slot_of[p]
         bound, mask = eta * eg[slot], mg[slot]
         w = nxt_params.get(p)
-        if w is not None:
+        if w is not None and w.radius is not None:
             keep(w.name, bound, mask)
             e2[slot], m2[slot] = w.radius, w.bit
-        else:
+        else:  # not written: the student's next value flows on, maybe rounded
             keep(f"next.{p}", bound, mask)
             e2[slot], m2[slot] = bound + radius(mine.next_values[slot]), mask
     _forward(tape, mine.next_values, e2, m2, nxt_nodes, named, radius,
@@ -134,7 +146,7 @@ def _forward(tape: Tape, v: list[float], e: list[float], m: list[int], written: 
         for i, a in enumerate(step.args):
             if e[a] or m[a]:
                 if local is None:
-                    if w is None:
+                    if w is None or w.radius is None:
                         local = _local(step, v)
                     else:  # the derivative at the value computed here, not at the number written over it
                         written_value = v[slot]
@@ -147,6 +159,7 @@ def _forward(tape: Tape, v: list[float], e: list[float], m: list[int], written: 
                     mask |= m[a]
         if w is not None:
             found(w, acc, mask)
+        if w is not None and w.radius is not None:
             e[slot], m[slot] = w.radius, w.bit
         else:
             e[slot] = acc + radius(v[slot]) if slot in named else acc
@@ -177,6 +190,7 @@ def _backward(tape: Tape, mine: World, e: list[float], m: list[int], written: di
         w = written.get(slot)
         if w is not None:
             found(w, eg[slot], mg[slot])
+        if w is not None and w.radius is not None:
             eg[slot], mg[slot] = w.radius, w.bit
         elif slot in named and slot != loss_slot:
             eg[slot] += radius(g[slot])
@@ -210,6 +224,7 @@ def _backward(tape: Tape, mine: World, e: list[float], m: list[int], written: di
         w = written.get(slot)
         if w is not None:
             found(w, eg[slot], mg[slot])
+        if w is not None and w.radius is not None:
             eg[slot], mg[slot] = w.radius, w.bit
         else:
             eg[slot] += radius(g[slot])
@@ -217,12 +232,48 @@ def _backward(tape: Tape, mine: World, e: list[float], m: list[int], written: di
 
 
 def _derivative_footing(step: Step, m: list[int]) -> int:
-    mask = m[step.slot]
-    for a in step.args:
-        mask |= m[a]
-    for x in step.group:
-        mask |= m[x]
+    """What the step's local derivatives read: its inputs and output, as far as the rule uses them."""
+    if step.group:
+        mask = m[step.slot]
+        for x in step.group:
+            mask |= m[x]
+        return mask
+    if step.kind != CALL or step.func is None:
+        mask = m[step.slot]
+        for a in step.args:
+            mask |= m[a]
+        return mask
+    args_read, out_read = _reads(step)
+    mask = m[step.slot] if out_read else 0
+    for a, read in zip(step.args, args_read, strict=True):
+        if read:
+            mask |= m[a]
     return mask
+
+
+_READS: dict[tuple[str, int], tuple[tuple[bool, ...], bool]] = {}
+
+
+def _reads(step: Step) -> tuple[tuple[bool, ...], bool]:
+    """Which of a function's inputs, and whether its output, its local derivatives read (probed once)."""
+    func = step.func
+    assert func is not None and func.partials is not None
+    found = _READS.get((func.name, len(step.args)))
+    if found is None:
+        point = [0.37 + 0.11 * k for k in range(len(step.args))]
+        try:
+            out = float(func.value(*point)) if func.value is not None else 0.5
+            base = func.partials(point, out)
+            reads = []
+            for k in range(len(point)):
+                moved = list(point)
+                moved[k] += 0.013
+                reads.append(func.partials(moved, out) != base)
+            found = (tuple(reads), func.partials(point, out + 0.013) != base)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            found = (tuple(True for _ in step.args), True)
+        _READS[(func.name, len(step.args))] = found
+    return found
 
 
 def _derivative_bounds(step: Step, v: list[float], e: list[float], local: tuple[float, ...]) -> list[float]:
