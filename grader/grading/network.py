@@ -150,16 +150,21 @@ class _Judge:
         self.bits = {name: k for k, name in enumerate(self.order)}
         digits = {name: read_digits(raw[name]) for name in self.order}
         self.units = {name: d.unit for name, d in digits.items()}
-        if answered:
-            habit = Habit.of(digits.values())
-            written = {n: d.radius for n, d in digits.items()}
-            self.carried = carry(problem, self.mine, written, habit.radius, set(self.order))
-        else:
-            self.carried = Carried()
+        self.digits = digits
+        self._carried: Carried | None = None
         self.accepted: set[str] = set()
         self.results: dict[str, PartResult] = {}
         self._slips: dict[str, list[str]] = {}
         self._frontier: dict[str, list[str]] = {}
+
+    @property
+    def carried(self) -> Carried:
+        """Bounds and footings in the student's world, computed once the first answer is off the key."""
+        if self._carried is None:
+            habit = Habit.of(self.digits.values())
+            written = {n: d.radius for n, d in self.digits.items()}
+            self._carried = carry(self.problem, self.mine, written, habit.radius, set(self.order))
+        return self._carried
 
     def run(self) -> dict[str, PartResult]:
         for name in self.order:
