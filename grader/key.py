@@ -33,8 +33,8 @@ def answer_key(ps: ProblemSet, student: str | None = None, problem: str | None =
             entry.update(variant_values(ps, p, student))
             entry["randomised"] = p.randomised
             asked = list(p.quantities.values()) if everything else list(p.ask)
-            if p.learning_rate is None:
-                asked = [q for q in asked if q.kind != "next"]
+            if everything and not p.gradients_after_last:  # not computed: no update comes after them
+                asked = [q for q in asked if not (q.kind == "grad" and q.step and q.step == p.steps)]
             entry["quantities"] = [{"quantity": q.name, "value": display_number(world.value(q)),
                                     "points": p.points.get(q.name, 0.0)} for q in asked]
         elif isinstance(p, ExpressionProblem):
@@ -54,6 +54,7 @@ def problem_view(ps: ProblemSet, student: str, problem_id: str) -> dict[str, Any
         view.update(variant_values(ps, p, student))
         view.update({
             "forward": dict(p.forward_text), "loss": p.loss, "learning_rate": p.learning_rate,
+            "optimizer": p.optimizer.describe() if p.optimizer else None, "steps": p.steps,
             "ask": [q.name for q in p.ask], "points": dict(p.points), "inputs": list(p.inputs),
             "layers": [{"units": list(la.units), "pre": list(la.pre), "activation": la.activation}
                        for la in p.layers],

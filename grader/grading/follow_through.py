@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from grader.expr.nodes import free_symbols
 from grader.problemset.model import NetworkProblem
+from grader.problemset.network import step_prefix
 
 
 def _ancestors(problem: NetworkProblem) -> dict[str, set[str]]:
@@ -29,38 +30,57 @@ def _dependencies(problem: NetworkProblem) -> dict[str, int]:
     """Each quantity's dependencies as a bit mask over the problem's quantities (bit k: the k-th).
 
     The unions a wide network needs many of are then a few machine words each; a mask is turned into
-    names only for the quantities a submission asks about (``depends_on``).
+    names only for the quantities a submission asks about (``depends_on``). After each update the
+    parameters rest on the gradients and optimizer state before it, and the passes after it on them.
     """
     anc = _ancestors(problem)
     nodes, forward, params, loss = problem.order, problem.forward, problem.params, problem.loss
     names = list(problem.quantities)
     bit = {name: 1 << k for k, name in enumerate(names)}
     deps: dict[str, int] = {}
-    upstream = {n: _mask(bit, (m for m in anc[n] if m in forward)) for n in nodes}
-    for n in nodes:
-        deps[n] = upstream[n]
-    # the values and gradients a gradient at d is computed from: d's own and upstream values, d's gradient
-    seen = {d: (upstream[d] | bit[d]) & ~bit.get(loss, 0) for d in nodes}
-    for d in nodes:
-        if d != loss:
-            seen[d] |= bit[f"d{loss}/d{d}"]
-    for x in (*nodes, *params, *problem.given):
-        if x == loss:
-            continue
-        found = 0
-        for d in nodes:
-            if x in anc[d]:
-                found |= seen[d]  # the loss's own value never enters a gradient
-        deps[f"d{loss}/d{x}"] = found
-    for p in params:
-        g = f"d{loss}/d{p}"
-        deps[f"next.{p}"] = bit[g] | deps.get(g, 0)
-    for n in nodes:
-        found = 0
-        for m in anc[n]:
-            if m in forward or m in params:
-                found |= bit[f"next.{m}"] | deps.get(f"next.{m}", 0)
-        deps[f"next.{n}"] = found
+    steps = problem.steps if problem.optimizer is not None else 0
+    state = problem.optimizer.state if problem.optimizer is not None else ()
+    for k in range(steps + 1):
+        here, before = step_prefix(k), step_prefix(k - 1) if k else ""
+
+        def b(name: str, prefix: str = here) -> int:
+            return bit.get(prefix + name, 0)
+
+        def d(name: str, prefix: str = here) -> int:
+            return deps.get(prefix + name, 0)
+
+        if k:  # the update: state, then parameters, from the gradients (and state) before it
+            for p in params:
+                g = f"d{loss}/d{p}"
+                from_gradient = b(g, before) | d(g, before)
+                for part in state:
+                    deps[f"{here}{part}.{p}"] = from_gradient | (b(f"{part}.{p}", before) | d(f"{part}.{p}", before)
+                                                                 if k > 1 else 0)
+                found = from_gradient | (b(p, before) | d(p, before) if k > 1 else 0)
+                for part in state:
+                    found |= b(f"{part}.{p}") | d(f"{part}.{p}")
+                deps[here + p] = found
+        value: dict[str, int] = {}
+        for n in nodes:
+            found = 0
+            for m in anc[n]:
+                if m in forward or (k and m in params):
+                    found |= b(m) | d(m)
+            value[n] = found
+            deps[here + n] = found
+        # the values and gradients a gradient at n is computed from: n's own and upstream values, n's gradient
+        seen = {n: (value[n] | b(n)) & ~b(loss) for n in nodes}
+        for n in nodes:
+            if n != loss:
+                seen[n] |= b(f"d{loss}/d{n}")
+        for x in (*nodes, *params, *problem.given):
+            if x == loss or here + f"d{loss}/d{x}" not in bit:
+                continue
+            found = 0
+            for n in nodes:
+                if x in anc[n]:
+                    found |= seen[n]  # the loss's own value never enters a gradient
+            deps[f"{here}d{loss}/d{x}"] = found
     return deps
 
 

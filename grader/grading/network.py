@@ -50,6 +50,11 @@ def grade_network(problem: NetworkProblem, submitted: Any, set_id: str, student:
         if canonical not in problem.quantities:
             warnings.append(f"{problem.id}: {name!r} is not a quantity of this problem; it was ignored")
             continue
+        q = problem.quantities[canonical]
+        if q.kind == "grad" and q.step and q.step == problem.steps and not problem.gradients_after_last:
+            warnings.append(f"{problem.id}: {name!r} is a gradient after the last update, which the problem does "
+                            "not ask about; it was ignored")
+            continue
         raw[canonical] = value
     numbers: dict[str, float] = {}
     unreadable: dict[str, str] = {}
@@ -104,10 +109,13 @@ def _shown_work(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[st
 
 
 def _start(problem: NetworkProblem, q: Quantity, world: World) -> float | None:
-    """For ``next.w`` of a parameter ``w``: ``w`` in ``world``, the value the step starts from; else None."""
+    """For a parameter ``w`` after update K: ``w`` before it in ``world``, where the step starts; else None."""
     if q.kind != "next" or q.target not in problem.params:
         return None
-    return world.values[world.tape.slot_of[q.target]]
+    slot = world.tape.slot_of[q.target]
+    if q.step <= 1:
+        return world.values[slot]
+    return world.after[q.step - 2].values[slot]
 
 
 def _mistake_gaps(problem: NetworkProblem) -> dict[str, float]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from grader.grading.mistakes import SIGN_ERROR, Mistake, can_explain, mistakes_for
+from grader.grading.mistakes import NEXT, SIGN_ERROR, Mistake, can_explain, mistakes_for
 from grader.grading.numeric import is_close
 from grader.grading.steps import step_close
 from grader.problemset.model import NetworkProblem, Quantity, Tolerance
@@ -73,7 +73,7 @@ class MistakeSearch:
             for where in m.variants():
                 if not can_explain(self.problem, m, where, q.kind, q.target):
                     continue
-                world = self.world(index, m, where, q.kind)
+                world = self.world(index, m, where, NEXT if q.step else q.kind)
                 if world is None:
                     break
                 candidate = world.value(q)
@@ -101,7 +101,7 @@ def mistaken_values(problem: NetworkProblem, leaves: dict[int, float], key: Worl
                 if not can_explain(problem, m, where, q.kind, q.target):
                     continue
                 search.evaluated = min(search.evaluated, MAX_MISTAKEN_WORLDS - 1)  # no budget here
-                world = search.world(index, m, where, q.kind)
+                world = search.world(index, m, where, NEXT if q.step else q.kind)
                 assert world is not None
                 value = world.value(q)
                 if value != right and math.isfinite(value):

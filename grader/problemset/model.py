@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from grader.expr.nodes import Expr
 
 if TYPE_CHECKING:
+    from grader.solver.optimizers import Optimizer
     from grader.solver.tape import Tape
     from grader.symbolic.space import Space
 
@@ -62,8 +63,10 @@ class Quantity:
     """An askable quantity: a node's value, ``dL/dX``, or ``next.X``."""
 
     name: str
-    kind: str  # "value", "grad", "next"
+    kind: str  # "value", "grad", "next" (a value after updates), "state" (an optimizer's m or v)
     target: str  # the node, parameter or given it is about
+    step: int = 0  # after how many updates: 0 for the first forward and reverse pass; next.X is step 1
+    state: str = ""  # for kind "state": "m" or "v"
 
 
 @dataclass
@@ -97,7 +100,10 @@ class NetworkProblem(Problem):
     forward_text: dict[str, str] = field(default_factory=dict)
     order: tuple[str, ...] = ()  # forward nodes, topological
     loss: str = ""
-    learning_rate: float | None = None
+    learning_rate: float | None = None  # plain gradient descent's rate (sgd without weight decay), else None
+    optimizer: Optimizer | None = None  # how parameters are updated; None: no update
+    steps: int = 1  # how many updates
+    gradients_after_last: bool = False  # whether a gradient after the last update is asked (it is computed then)
     ask: tuple[Quantity, ...] = ()
     quantities: dict[str, Quantity] = field(default_factory=dict)  # every askable one, by name
     tolerance: Tolerance = field(default_factory=Tolerance)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,19 +16,46 @@ from grader.problemset.limits import spend, tree_size
 from grader.problemset.model import NetworkProblem, Quantity, Tolerance, Value
 from grader.problemset.variants import draw, read_value, variant_seed
 from grader.solver.evaluate import forward as run_forward
+from grader.solver.optimizers import HYPER, KINDS, Optimizer
 from grader.solver.tape import compile_graph
 
 FIELDS = {"id", "kind", "title", "statement", "given", "params", "forward", "loss", "learning_rate", "ask",
-          "tolerance", "tolerances", "points", "follow_through_credit", "inputs", "targets", "layers"}
+          "tolerance", "tolerances", "points", "follow_through_credit", "inputs", "targets", "layers",
+          "optimizer", "weight_decay", "steps"}
+MAX_STEPS = 20
+
+
+_STEP_PREFIX = re.compile(r"^step(\d+)\.")
 
 
 def normalize_quantity(name: str) -> str:
-    """Spell a quantity name the canonical way: ``∂L / ∂w1`` and ``dL/d w1`` become ``dL/dw1``."""
-    return "".join(name.replace("∂", "d").split())
+    """Spell a quantity name the canonical way.
+
+    ``∂L / ∂w1`` and ``dL/d w1`` become ``dL/dw1``; ``step1.w1`` and ``next.w1`` are ``next.w1``,
+    ``next.next.w1`` is ``step2.w1`` and ``step0.dL/dw1`` is ``dL/dw1``.
+    """
+    text = "".join(name.replace("∂", "d").split())
+    steps = 0
+    while True:
+        if text.startswith("next."):
+            steps, text = steps + 1, text[5:]
+            continue
+        found = _STEP_PREFIX.match(text)
+        if found is None or len(found.group(1)) > 4:
+            break
+        steps, text = steps + int(found.group(1)), text[found.end():]
+    return step_prefix(steps) + text
+
+
+def step_prefix(step: int) -> str:
+    """How a quantity after ``step`` updates is named: ``""``, ``next.``, ``step2.``, ..."""
+    return "" if step == 0 else "next." if step == 1 else f"step{step}."
 
 
 def quantities_of(nodes: tuple[str, ...], params: tuple[str, ...], given: tuple[str, ...],
-                  loss: str) -> dict[str, Quantity]:
+                  loss: str, steps: int = 1, state: tuple[str, ...] = ()) -> dict[str, Quantity]:
+    """Every askable quantity: values and gradients, and after each of ``steps`` updates values,
+    gradients and the optimizer's ``state`` (``m``, ``v``) of each parameter."""
     out: dict[str, Quantity] = {}
     for name in (*nodes, *params, *given):
         out[name] = Quantity(name, "value", name)
@@ -35,9 +63,19 @@ def quantities_of(nodes: tuple[str, ...], params: tuple[str, ...], given: tuple[
         if name != loss:
             q = f"d{loss}/d{name}"
             out[q] = Quantity(q, "grad", name)
-    for name in (*params, *nodes):
-        q = f"next.{name}"
-        out[q] = Quantity(q, "next", name)
+    for k in range(1, steps + 1):
+        prefix = step_prefix(k)
+        for name in (*params, *nodes):
+            q = f"{prefix}{name}"
+            out[q] = Quantity(q, "next", name, k)
+        for part in state:
+            for name in params:
+                q = f"{prefix}{part}.{name}"
+                out[q] = Quantity(q, "state", name, k, part)
+        for name in (*nodes, *params, *given):
+            if name != loss:
+                q = f"{prefix}d{loss}/d{name}"
+                out[q] = Quantity(q, "grad", name, k)
     return out
 
 
@@ -91,15 +129,11 @@ def load_network(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credit
     if loss not in forward:
         where = ("loss",) if "loss" in raw else ()
         ctx.fail(f"the loss {loss!r} is not a node of forward (nodes: {', '.join(forward)})", *where)
-    quantities = quantities_of(order, tuple(params), tuple(given), loss)
-    ask = _read_ask(raw, quantities, order, tuple(params), loss, ctx)
-    learning_rate = None
-    if "learning_rate" in raw:
-        learning_rate = ctx.number(raw["learning_rate"], "learning_rate")
-        if learning_rate <= 0:
-            ctx.fail("learning_rate must be positive", "learning_rate")
-    elif any(q.kind == "next" for q in ask):
-        ctx.fail("next.* quantities are asked but no learning_rate is given", "ask")
+    optimizer, steps = _read_optimizer(raw, ctx)
+    quantities = quantities_of(order, tuple(params), tuple(given), loss, steps if optimizer else 0,
+                               optimizer.state if optimizer else ())
+    ask = _read_ask(raw, quantities, order, tuple(params), loss, ctx, optimizer is not None)
+    learning_rate = optimizer.lr if optimizer and optimizer.kind == "sgd" and not optimizer.weight_decay else None
     tolerances = {}
     for name, spec in ctx.mapping(raw.get("tolerances", {}), "tolerances").items():
         canonical = normalize_quantity(str(name))
@@ -109,7 +143,8 @@ def load_network(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credit
     problem = NetworkProblem(
         id=raw["id"], title=title, kind="network", points=_read_points(raw.get("points", 1), ask, ctx),
         line=ctx.doc.line(ctx.base), statement=statement, given=given, params=params, forward=forward,
-        forward_text=texts, order=order, loss=loss, learning_rate=learning_rate, ask=ask,
+        forward_text=texts, order=order, loss=loss, learning_rate=learning_rate, optimizer=optimizer, steps=steps,
+        gradients_after_last=any(q.kind == "grad" and q.step == steps for q in ask), ask=ask,
         quantities=quantities, tolerance=tolerance, tolerances=tolerances, follow_through_credit=credit,
         inputs=inputs, layers=layers,
     )
@@ -218,8 +253,73 @@ def _topological(forward: dict[str, Expr], field_of: dict[str, tuple[str, ...]],
     return tuple(order)
 
 
+def _read_optimizer(raw: dict[str, Any], ctx: Context) -> tuple[Optimizer | None, int]:
+    """``learning_rate: 0.1`` (plain gradient descent), or ``optimizer: {adam: {lr: 0.01}}``; ``steps``."""
+    optimizer: Optimizer | None = None
+    decay = None
+    if "weight_decay" in raw:
+        decay = ctx.number(raw["weight_decay"], "weight_decay")
+        if decay < 0:
+            ctx.fail("weight_decay must be 0 or more", "weight_decay")
+    if "learning_rate" in raw:
+        if "optimizer" in raw:
+            ctx.fail("give learning_rate (plain gradient descent) or optimizer, not both", "learning_rate")
+        lr = ctx.number(raw["learning_rate"], "learning_rate")
+        if lr <= 0:
+            ctx.fail("learning_rate must be positive", "learning_rate")
+        optimizer = Optimizer("sgd", lr, weight_decay=decay or 0.0)
+    elif "optimizer" in raw:
+        spec = raw["optimizer"]
+        if isinstance(spec, str):
+            spec = {spec: {}}
+        spec = ctx.mapping(spec, "optimizer")
+        if len(spec) != 1:
+            ctx.fail(f"optimizer names one optimizer, such as {{adam: {{lr: 0.01}}}} (one of {', '.join(KINDS)})",
+                     "optimizer")
+        (kind, hyper), = spec.items()
+        if kind not in KINDS:
+            close = difflib.get_close_matches(str(kind).lower(), KINDS, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            ctx.fail(f"unknown optimizer {kind!r}{hint} (one of {', '.join(KINDS)})", "optimizer")
+        hyper = ctx.mapping(hyper if hyper is not None else {}, "optimizer", kind)
+        known = HYPER[kind]
+        values: dict[str, float] = {}
+        for name, default in known.items():
+            if name in hyper:
+                values[name] = ctx.number(hyper[name], "optimizer", kind, name)
+            elif name == "weight_decay" and decay is not None:
+                values[name] = decay
+            elif default is None:
+                ctx.fail(f"{kind} needs {name} (torch.optim.SGD's momentum), e.g. {{{kind}: {{lr: 0.1, {name}: 0.9}}}}",
+                         "optimizer", kind)
+            else:
+                values[name] = default
+        for name in hyper:
+            if name not in known:
+                ctx.fail(f"{kind} has no setting {name!r} (it has {', '.join(known)})", "optimizer", kind, name)
+        if values["lr"] <= 0:
+            ctx.fail("lr must be positive", "optimizer", kind, "lr")
+        for name in ("beta", "alpha", "beta1", "beta2"):
+            if name in values and not 0 <= values[name] < 1:
+                ctx.fail(f"{name} must be at least 0 and below 1", "optimizer", kind, name)
+        if values.get("eps", 1.0) < 0 or values["weight_decay"] < 0:
+            ctx.fail("eps and weight_decay must be 0 or more", "optimizer", kind)
+        optimizer = Optimizer(kind, **values)
+    elif decay is not None:
+        ctx.fail("weight_decay needs learning_rate or optimizer", "weight_decay")
+    steps = 1
+    if "steps" in raw:
+        value = raw["steps"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_STEPS:
+            ctx.fail(f"steps must be a whole number from 1 to {MAX_STEPS}, found {value!r}", "steps")
+        if optimizer is None:
+            ctx.fail("steps needs learning_rate or optimizer", "steps")
+        steps = value
+    return optimizer, steps
+
+
 def _read_ask(raw: dict[str, Any], quantities: dict[str, Quantity], order: tuple[str, ...],
-              params: tuple[str, ...], loss: str, ctx: Context) -> tuple[Quantity, ...]:
+              params: tuple[str, ...], loss: str, ctx: Context, updates: bool = True) -> tuple[Quantity, ...]:
     if "ask" not in raw:  # every node value and every parameter gradient
         return tuple(quantities[n] for n in (*order, *(f"d{loss}/d{p}" for p in params)))
     items = raw["ask"]
@@ -230,6 +330,8 @@ def _read_ask(raw: dict[str, Any], quantities: dict[str, Quantity], order: tuple
         if not isinstance(item, str):
             ctx.fail(f"expected a quantity name, found {item!r}", "ask", i)
         name = normalize_quantity(item)
+        if name not in quantities and not updates and (name.startswith("next.") or name.startswith("step")):
+            ctx.fail(f"{item!r} is asked but no learning_rate (or optimizer) is given", "ask", i)
         if name not in quantities:
             close = difflib.get_close_matches(name, sorted(quantities), n=1)
             hint = f"; did you mean {close[0]}?" if close else ""

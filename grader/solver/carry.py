@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from grader.problemset.model import NetworkProblem
 from grader.solver.evaluate import _safe_value, partials
+from grader.solver.optimizers import Optimizer
 from grader.solver.tape import ADD, CALL, COPY, MUL, NEG, SUB, Step, Tape
 from grader.solver.world import World
 
@@ -56,78 +57,118 @@ def carry(problem: NetworkProblem, mine: World, written: Mapping[str, float], ra
     tape = problem.tape
     assert tape is not None
     quantities = problem.quantities
-    fwd: dict[int, _Written] = {}
-    bwd: dict[int, _Written] = {}
-    nxt_params: dict[str, _Written] = {}
-    nxt_nodes: dict[int, _Written] = {}
-    for k, (name, r) in enumerate(written.items()):
+    fwd: dict[tuple[int, int], _Written] = {}  # (update, slot): values of nodes
+    bwd: dict[tuple[int, int], _Written] = {}  # (update, slot): gradients
+    updated: dict[tuple[int, str], _Written] = {}  # (update, "" | "m" | "v" + parameter)
+
+    def place(name: str, radius_written: float | None, bit: int) -> None:
         q = quantities[name]
         if q.kind == "value":
             if q.target in problem.forward:
-                slot = tape.slot_of[q.target]
-                fwd[slot] = _Written(slot, r, 1 << k, name)
+                fwd[(0, tape.slot_of[q.target])] = _Written(tape.slot_of[q.target], radius_written, bit, name)
         elif q.kind == "grad":
-            slot = tape.slot_of[q.target]
-            bwd[slot] = _Written(slot, r, 1 << k, name)
+            bwd[(q.step, tape.slot_of[q.target])] = _Written(tape.slot_of[q.target], radius_written, bit, name)
+        elif q.kind == "state":
+            updated[(q.step, q.state + q.target)] = _Written(tape.slot_of[q.target], radius_written, bit, name)
         elif q.target in problem.params:
-            nxt_params[q.target] = _Written(tape.slot_of[q.target], r, 1 << k, name)
+            updated[(q.step, q.target)] = _Written(tape.slot_of[q.target], radius_written, bit, name)
         else:
-            slot = tape.slot_of[q.target]
-            nxt_nodes[slot] = _Written(slot, r, 1 << k, name)
+            fwd[(q.step, tape.slot_of[q.target])] = _Written(tape.slot_of[q.target], radius_written, bit, name)
+
+    for k, (name, r) in enumerate(written.items()):
+        place(name, r, 1 << k)
     for name in wanted:  # quantities to report that were not written: their values flow on
-        if name in written:
-            continue
-        q = quantities[name]
-        if q.kind == "value" and q.target in problem.forward:
-            fwd[tape.slot_of[q.target]] = _Written(tape.slot_of[q.target], None, 0, name)
-        elif q.kind == "grad":
-            bwd[tape.slot_of[q.target]] = _Written(tape.slot_of[q.target], None, 0, name)
-        elif q.kind == "next" and q.target in problem.forward:
-            nxt_nodes[tape.slot_of[q.target]] = _Written(tape.slot_of[q.target], None, 0, name)
+        if name not in written:
+            place(name, None, 0)
     out = Carried()
     named = set(tape.name_of)
     size = len(tape.init)
-    loss = problem.loss
 
-    def keep(name: str, bound: float, mask: int) -> None:
-        if name in wanted:
-            out.bound[name] = bound
-            out.footing[name] = mask
+    def keep(w: _Written, bound: float, mask: int) -> None:
+        out.bound[w.name] = bound
+        out.footing[w.name] = mask
+
+    def at(step: int, table: Mapping[tuple[int, int], _Written]) -> dict[int, _Written]:
+        return {slot: w for (k, slot), w in table.items() if k == step}
 
     # forward: the student's values
     e, m = [0.0] * size, [0] * size
-    _forward(tape, mine.values, e, m, fwd, named, radius, lambda w, b, mk: keep(w.name, b, mk))
+    _forward(tape, mine.values, e, m, at(0, fwd), named, radius, keep)
     for name in wanted:
         q = quantities[name]
         if q.kind == "value" and q.target not in problem.forward:
-            keep(name, 0.0, 0)  # a given or parameter: exact
-    # reverse: the student's gradients, whose local derivatives read the values above
+            out.bound[name], out.footing[name] = 0.0, 0  # a given or parameter: exact
     if not mine.grads:
         return out
-    eg, mg = _backward(tape, mine, e, m, bwd, named, radius, loss,
-                       lambda w, b, mk: keep(w.name, b, mk))
-    if mine.next_values is None or problem.learning_rate is None:
+    # reverse: the student's gradients, whose local derivatives read the values above
+    eg, mg = _backward(tape, mine.values, mine.grads, e, m, at(0, bwd), named, radius, keep)
+    optimizer = problem.optimizer
+    if optimizer is None or not mine.after:
         return out
-    # the update, then forward again from the updated parameters
-    eta = problem.learning_rate
-    e2, m2 = [0.0] * size, [0] * size
-    for p in problem.params:
-        slot = tape.slot_of[p]
-        bound, mask = eta * eg[slot], mg[slot]
-        w = nxt_params.get(p)
-        if w is not None and w.radius is not None:
-            keep(w.name, bound, mask)
-            e2[slot], m2[slot] = w.radius, w.bit
-        else:  # not written: the student's next value flows on, maybe rounded
-            keep(f"next.{p}", bound, mask)
-            e2[slot], m2[slot] = bound + radius(mine.next_values[slot]), mask
-    _forward(tape, mine.next_values, e2, m2, nxt_nodes, named, radius,
-             lambda w, b, mk: keep(w.name, b, mk))
-    for name in wanted:
-        q = quantities[name]
-        if q.kind == "next" and name not in out.bound:
-            slot = tape.slot_of[q.target]
-            keep(name, e2[slot], m2[slot])
+    # each update, then the forward (and reverse) pass again from the updated parameters
+    weights = {p: (0.0, 0) for p in problem.params}  # bound and footing of each parameter before the update
+    state = {(part, p): (0.0, 0) for p in problem.params for part in ("m", "v")}
+    values, grads = mine.values, mine.grads
+    for k, after in enumerate(mine.after, start=1):
+        e2, m2 = [0.0] * size, [0] * size
+        for p in problem.params:
+            slot = tape.slot_of[p]
+            before = mine.after[k - 2] if k > 1 else None
+            w0 = values[slot]
+            m0 = before.m.get(slot, 0.0) if before else 0.0
+            v0 = before.v.get(slot, 0.0) if before else 0.0
+            inputs = (w0, grads[slot], m0, v0)
+            bounds = (weights[p][0], eg[slot], state[("m", p)][0], state[("v", p)][0])
+            masks = (weights[p][1], mg[slot], state[("m", p)][1], state[("v", p)][1])
+            moved = _update_bounds(optimizer, inputs, bounds, masks, k, problem.learning_rate is not None)
+            for index, (part, value) in enumerate((("", after.values[slot]), ("m", after.m.get(slot, 0.0)),
+                                                   ("v", after.v.get(slot, 0.0)))):
+                bound, mask = moved[index]
+                w = updated.get((k, part + p))
+                if w is not None:
+                    keep(w, bound, mask)
+                if w is not None and w.radius is not None:
+                    bound, mask = w.radius, w.bit
+                else:
+                    bound += radius(value)
+                if part:
+                    state[(part, p)] = (bound, mask)
+                else:
+                    weights[p] = (bound, mask)
+                    e2[slot], m2[slot] = bound, mask
+        _forward(tape, after.values, e2, m2, at(k, fwd), named, radius, keep)
+        if after.grads is None:
+            break
+        eg, mg = _backward(tape, after.values, after.grads, e2, m2, at(k, bwd), named, radius, keep)
+        values, grads = after.values, after.grads
+    return out
+
+
+def _update_bounds(optimizer: Optimizer, inputs: tuple[float, float, float, float],
+                   bounds: tuple[float, float, float, float], masks: tuple[int, int, int, int], t: int,
+                   plain: bool) -> list[tuple[float, int]]:
+    """Bounds and footings of the updated ``(w, m, v)`` from those of ``(w, g, m, v)`` before it (first order)."""
+    if plain and t == 1:  # w - lr*g
+        return [(bounds[0] + optimizer.lr * bounds[1], masks[0] | masks[1]), (0.0, 0), (0.0, 0)]
+    base = optimizer.step(*inputs, t)
+    out = [(0.0, 0), (0.0, 0), (0.0, 0)]
+    for j, r in enumerate(bounds):
+        if not r and not masks[j]:
+            continue
+        h = r if r else max(abs(inputs[j]) * 1e-7, 1e-12)
+        moved_up = list(inputs)
+        moved_up[j] += h
+        moved_down = list(inputs)
+        moved_down[j] -= h
+        up = optimizer.step(moved_up[0], moved_up[1], moved_up[2], moved_up[3], t)
+        down = optimizer.step(moved_down[0], moved_down[1], moved_down[2], moved_down[3], t)
+        for i in range(3):
+            change = max(abs(up[i] - base[i]), abs(down[i] - base[i]))
+            if not math.isfinite(change):
+                change = math.inf
+            if change > 0:
+                bound, mask = out[i]
+                out[i] = (bound + (change if r else 0.0), mask | masks[j])
     return out
 
 
@@ -177,11 +218,10 @@ def _local(step: Step, v: list[float]) -> tuple[float, ...]:
     return partials(step, v)
 
 
-def _backward(tape: Tape, mine: World, e: list[float], m: list[int], written: dict[int, _Written],
-              named: set[int], radius: Radius, loss: str,
+def _backward(tape: Tape, v: list[float], g: list[float], e: list[float], m: list[int],
+              written: dict[int, _Written], named: set[int], radius: Radius,
               found: Callable[[_Written, float, int], None]) -> tuple[list[float], list[int]]:
     """Propagate bounds and footings of the adjoints; a local derivative also carries its inputs' bounds."""
-    v, g = mine.values, mine.grads
     size = len(v)
     eg, mg = [0.0] * size, [0] * size
     loss_slot = tape.loss_slot

@@ -72,17 +72,22 @@ class Optimizer:
             return w - lr * d, m, v
         if kind == "rmsprop":
             v = v * self.alpha + (1 - self.alpha) * g * g
-            return w - lr * g / (math.sqrt(v) + self.eps), m, v
+            return w - lr * g / (_root(v) + self.eps), m, v
         if kind == "adagrad":
             v = v + g * g
-            return w - lr * g / (math.sqrt(v) + self.eps), m, v
+            return w - lr * g / (_root(v) + self.eps), m, v
         # adam, adamw
         m = m + (g - m) * (1 - self.beta1)
         v = v * self.beta2 + (1 - self.beta2) * g * g
         correction1 = 1 - self.beta1**t
         correction2 = 1 - self.beta2**t
-        denominator = math.sqrt(v) / math.sqrt(correction2) + self.eps
+        denominator = _root(v) / math.sqrt(correction2) + self.eps
         return w - (lr / correction1) * (m / denominator), m, v
+
+
+def _root(v: float) -> float:
+    """The square root of a second moment; NaN for a negative one (a student's own value may be)."""
+    return math.sqrt(v) if v >= 0 else math.nan
 
 
 def sgd(lr: float) -> Optimizer:

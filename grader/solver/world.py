@@ -8,6 +8,7 @@ wrong one (see ``grader.grading.mistakes``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -24,24 +25,39 @@ def gradient_step(w: float, eta: float, g: float) -> float:
 
 
 @dataclass
+class After:
+    """The world after one update: parameters, optimizer state, the forward pass and (if needed) the reverse."""
+
+    values: list[float]
+    grads: list[float] | None = None
+    m: dict[int, float] = field(default_factory=dict)  # parameter slot -> first state (momentum's velocity)
+    v: dict[int, float] = field(default_factory=dict)  # parameter slot -> second state
+
+
+@dataclass
 class World:
     tape: Tape
     values: list[float]
     grads: list[float]
     next_values: list[float] | None
     recorded: dict[str, float] = field(default_factory=dict)  # quantity -> computed before an override
+    after: list[After] = field(default_factory=list)  # after update 1, 2, ...
 
     def value(self, q: Quantity) -> float:
         """The world's own value of a quantity: what it computed, before any student value replaced it."""
         if q.name in self.recorded:
             return self.recorded[q.name]
         slot = self.tape.slot_of[q.target]
-        if q.kind == "value":
-            return self.values[slot]
-        if q.kind == "grad":
+        if q.step == 0:
+            if q.kind == "value":
+                return self.values[slot]
             return self.grads[slot]
-        assert self.next_values is not None
-        return self.next_values[slot]
+        after = self.after[q.step - 1]
+        if q.kind == "next":
+            return after.values[slot]
+        if q.kind == "grad":  # after the last update only when asked (``gradients_after_last``); else NaN
+            return after.grads[slot] if after.grads is not None else math.nan
+        return (after.m if q.state == "m" else after.v)[slot]
 
 
 def variant_leaves(problem: NetworkProblem, set_id: str, student: str | None) -> dict[int, float]:
@@ -56,12 +72,27 @@ def variant_leaves(problem: NetworkProblem, set_id: str, student: str | None) ->
 
 @dataclass
 class Overrides:
-    """A student's values by pass and slot: resolved once, used by every world of one submission."""
+    """A student's values by pass and slot: resolved once, used by every world of one submission.
+
+    ``fwd`` and ``bwd`` are the first forward and reverse pass; ``params``, ``nodes``, ``grads`` and
+    ``state`` hold, per update K (1, 2, ...), the updated parameters, the forward and reverse pass after
+    it, and the optimizer's state (by ``(part, parameter)``).
+    """
 
     fwd: dict[int, float] = field(default_factory=dict)
     bwd: dict[int, float] = field(default_factory=dict)
-    next_params: dict[str, float] = field(default_factory=dict)
-    next_nodes: dict[int, float] = field(default_factory=dict)
+    params: dict[int, dict[str, float]] = field(default_factory=dict)
+    nodes: dict[int, dict[int, float]] = field(default_factory=dict)
+    grads: dict[int, dict[int, float]] = field(default_factory=dict)
+    state: dict[int, dict[tuple[str, str], float]] = field(default_factory=dict)
+
+    @property
+    def next_params(self) -> dict[str, float]:
+        return self.params.get(1, {})
+
+    @property
+    def next_nodes(self) -> dict[int, float]:
+        return self.nodes.get(1, {})
 
     @classmethod
     def of(cls, problem: NetworkProblem, values: Mapping[str, float]) -> Overrides:
@@ -70,15 +101,18 @@ class Overrides:
         out = cls()
         for name, value in values.items():
             q = problem.quantities[name]
+            k = q.step
             if q.kind == "value":
                 if q.target in problem.forward:
                     out.fwd[tape.slot_of[q.target]] = value
             elif q.kind == "grad":
-                out.bwd[tape.slot_of[q.target]] = value
+                (out.grads.setdefault(k, {}) if k else out.bwd)[tape.slot_of[q.target]] = value
+            elif q.kind == "state":
+                out.state.setdefault(k, {})[(q.state, q.target)] = value
             elif q.target in problem.params:
-                out.next_params[q.target] = value
+                out.params.setdefault(k, {})[q.target] = value
             else:
-                out.next_nodes[tape.slot_of[q.target]] = value
+                out.nodes.setdefault(k, {})[tape.slot_of[q.target]] = value
         return out
 
 
@@ -97,7 +131,6 @@ def solve(problem: NetworkProblem, leaves: Mapping[int, float],
     if not isinstance(overrides, Overrides):
         overrides = Overrides.of(problem, overrides or {})
     fwd, bwd = overrides.fwd, overrides.bwd
-    nxt_params, nxt_nodes = overrides.next_params, overrides.next_nodes
     recorded_slots: dict[int, float] = {}
     if base is not None and forward_hook is None:
         values = base.values
@@ -116,19 +149,45 @@ def solve(problem: NetworkProblem, leaves: Mapping[int, float],
         loss = problem.loss
         recorded.update({f"d{loss}/d{tape.name_of[s]}": v for s, v in recorded_slots.items()})
     world = World(tape, values, grads, None, recorded)
-    if not with_next or problem.learning_rate is None:
+    optimizer = problem.optimizer
+    if not with_next or optimizer is None:
         return world
-    eta = problem.learning_rate
+    loss = problem.loss
+    sgd_first = optimizer.kind == "sgd" and not optimizer.weight_decay
+    params = {p: leaves.get(tape.slot_of[p], tape.init[tape.slot_of[p]]) for p in problem.params}
+    m = dict.fromkeys(problem.params, 0.0)
+    v = dict.fromkeys(problem.params, 0.0)
     new_leaves = dict(leaves)
-    for p in problem.params:
-        slot = tape.slot_of[p]
-        w = leaves.get(slot, tape.init[slot])
-        stepped = update(w, eta, grads[slot])
-        if p in nxt_params:
-            recorded[f"next.{p}"] = stepped
-            stepped = nxt_params[p]
-        new_leaves[slot] = stepped
-    recorded_slots = {}
-    world.next_values = forward(tape, new_leaves, nxt_nodes or None, recorded_slots, forward_hook)
-    recorded.update({f"next.{tape.name_of[s]}": v for s, v in recorded_slots.items()})
+    for k in range(1, problem.steps + 1):
+        prefix = "next." if k == 1 else f"step{k}."
+        states = overrides.state.get(k, {})
+        written = overrides.params.get(k, {})
+        after = After([])
+        for p in problem.params:
+            slot = tape.slot_of[p]
+            if k == 1 and sgd_first:
+                stepped, mk, vk = update(params[p], optimizer.lr, grads[slot]), 0.0, 0.0
+            else:
+                stepped, mk, vk = optimizer.step(params[p], grads[slot], m[p], v[p], k)
+            for part, computed in (("m", mk), ("v", vk)):
+                if (part, p) in states:
+                    recorded[f"{prefix}{part}.{p}"] = computed
+            mk, vk = states.get(("m", p), mk), states.get(("v", p), vk)
+            if p in written:
+                recorded[prefix + p] = stepped
+                stepped = written[p]
+            params[p], m[p], v[p] = stepped, mk, vk
+            after.m[slot], after.v[slot] = mk, vk
+            new_leaves[slot] = stepped
+        recorded_slots = {}
+        nodes = overrides.nodes.get(k)
+        after.values = forward(tape, new_leaves, nodes or None, recorded_slots, forward_hook)
+        recorded.update({f"{prefix}{tape.name_of[s]}": x for s, x in recorded_slots.items()})
+        if k < problem.steps or problem.gradients_after_last:
+            recorded_slots = {}
+            after.grads = backward(tape, after.values, overrides.grads.get(k) or None, recorded_slots, backward_hook)
+            recorded.update({f"{prefix}d{loss}/d{tape.name_of[s]}": x for s, x in recorded_slots.items()})
+            grads = after.grads
+        world.after.append(after)
+    world.next_values = world.after[0].values
     return world
