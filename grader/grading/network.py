@@ -236,7 +236,7 @@ class _Judge:
         own = self.mine.value(q)
         bound = self.carried.bound.get(q.name, 0.0)
         slips = self.slips(q)
-        if self.right(q, value, raw, own, start, bound):
+        if self.right(q, value, raw, own, _start(problem, q, self.mine), bound):
             if not slips:
                 # everything it rests on was accepted, and it follows from those values as written: rounding
                 # that the later steps amplified is the student's right, not a slip
