@@ -10,6 +10,7 @@ from typing import Any
 
 from grader.expr import library
 from grader.expr.nodes import Call, Expr, Sum, free_symbols, to_text, walk
+from grader.problemset.batch import REDUCTIONS, batch_size, expand, take_lists
 from grader.problemset.context import Context
 from grader.problemset.layers import expand_layers
 from grader.problemset.limits import spend, tree_size
@@ -21,7 +22,7 @@ from grader.solver.tape import compile_graph
 
 FIELDS = {"id", "kind", "title", "statement", "given", "params", "forward", "loss", "learning_rate", "ask",
           "tolerance", "tolerances", "points", "follow_through_credit", "inputs", "targets", "layers",
-          "optimizer", "weight_decay", "steps"}
+          "optimizer", "weight_decay", "steps", "batch"}
 MAX_STEPS = 20
 
 
@@ -81,6 +82,8 @@ def quantities_of(nodes: tuple[str, ...], params: tuple[str, ...], given: tuple[
 
 def load_network(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credit: float) -> NetworkProblem:
     ctx.check_keys(raw, FIELDS, "a network problem")
+    original = raw
+    raw, listed = take_lists(raw, ctx)
     title = ctx.text(raw.get("title", raw["id"]), "title")
     statement = ctx.text(raw.get("statement", ""), "statement")
     layers: tuple[Any, ...] = ()
@@ -126,6 +129,20 @@ def load_network(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credit
         inputs = tuple(g for g in given if any(g in free_symbols(e) for e in forward.values()))
     _check_expressions(given, params, forward, field_of, ctx)
     order = _topological(forward, field_of, ctx)
+    reduction = raw.get("batch", "mean")
+    if reduction not in REDUCTIONS:
+        ctx.fail(f"batch is how the loss is reduced over the examples: mean or sum, not {reduction!r}", "batch")
+    if listed:
+        examples = batch_size({n: original[w[0]][n] for n, w in listed.items()}, listed, ctx)
+        lists = {n: [read_value(v, ctx, *w, i) for i, v in enumerate(original[w[0]][n])] for n, w in listed.items()}
+        spend(ctx, examples * (len(forward) + len(given)), "given")
+        batched = expand(given, lists, forward, order, loss, reduction, field_of, examples)
+        given, forward, order, field_of = batched.given, batched.forward, batched.order, batched.field_of
+        texts = {k: to_text(v) for k, v in forward.items()}
+        inputs = tuple(g for g in given if any(g in free_symbols(e) for e in forward.values()))
+        layers = ()  # drawn only for one example
+    elif "batch" in raw:
+        ctx.fail("batch needs examples: give inputs (or given values) as lists, one entry per example", "batch")
     if loss not in forward:
         where = ("loss",) if "loss" in raw else ()
         ctx.fail(f"the loss {loss!r} is not a node of forward (nodes: {', '.join(forward)})", *where)
