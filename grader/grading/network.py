@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from grader.grading.follow_through import depends_on
+from grader.grading.matrices import Spread, settle, spread
 from grader.grading.numeric import (
     NumberError,
     as_submitted,
@@ -20,7 +21,7 @@ from grader.grading.rounding import Habit, allowance, is_slip, read_digits, widt
 from grader.grading.search import MistakeSearch, mistaken_values
 from grader.grading.steps import ROUNDING_SLACK, TOO_FEW_DIGITS, last_digit_unit, too_few_digits
 from grader.problemset.model import NetworkProblem, Quantity, Tolerance, ToleranceMode
-from grader.problemset.network import normalize_quantity
+from grader.problemset.network import matrix_entries, normalize_quantity
 from grader.solver.carry import Carried, carry
 from grader.solver.world import Overrides, World, solve, variant_leaves
 
@@ -45,8 +46,15 @@ def grade_network(problem: NetworkProblem, submitted: Any, set_id: str, student:
         return [PartResult(q.name, None, key.value(q), Verdict.INVALID, 0.0, problem.points[q.name],
                            feedback=reason) for q in problem.ask]
     raw: dict[str, Any] = {}
+    spreads: list[Spread] = []
     for name, value in (submitted or {}).items():
         canonical = normalize_quantity(str(name))
+        grid = matrix_entries(problem, canonical) if problem.matrices else None
+        if grid is not None:  # a matrix or vector: its entries are graded one by one
+            found = spread(canonical, grid, value)
+            spreads.append(found)
+            raw.update(found.entries)
+            continue
         if canonical not in problem.quantities:
             warnings.append(f"{problem.id}: {name!r} is not a quantity of this problem; it was ignored")
             continue
@@ -85,7 +93,26 @@ def grade_network(problem: NetworkProblem, submitted: Any, set_id: str, student:
     for name in raw:
         if name not in asked:
             parts.append(_shown_work(problem, problem.quantities[name], raw[name], numbers, unreadable, key, judge))
+    if spreads:
+        by_name = {p.quantity: p for p in parts}
+        for s in spreads:  # entries a wrong shape left unanswered are reported too
+            for entry in (e for row in s.grid for e in row):
+                if entry not in by_name:
+                    q = problem.quantities[entry]
+                    by_name[entry] = PartResult(entry, None, key.value(q), Verdict.MISSING, 0.0, 0.0, shown=True)
+                    parts.append(by_name[entry])
+        settle(by_name, spreads, lambda entry, value: _entry_right(problem, judge, key, entry, value))
     return parts
+
+
+def _entry_right(problem: NetworkProblem, judge: _Judge, key: World, entry: str, value: Any) -> bool:
+    """Whether ``value`` is right for one entry of a matrix, against the key."""
+    q = problem.quantities[entry]
+    try:
+        number = read_number(value)
+    except NumberError:
+        return False
+    return judge.right(q, number, value, key.value(q), _start(problem, q, key), 0.0)
 
 
 def _shown_work(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[str, float],

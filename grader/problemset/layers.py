@@ -73,8 +73,13 @@ def expand_layers(raw: dict[str, Any], ctx: Context) -> Expanded:
         where = ("layers", index)
         spec = ctx.mapping(spec, *where)
         ctx.check_keys(spec, {"weights", "biases", "activation", "units", "alpha"}, "a layer", *where)
+        before = set(params)
         names, pre = _expand_layer(spec, index + 1, previous, ctx, where, params, forward)
-        layers.append(Layer(tuple(names), tuple(pre), str(spec.get("activation", "linear"))))
+        added = [p for p in params if p not in before]
+        biases = tuple(p for p in added if p.startswith("b"))
+        weights = tuple(tuple(p for p in added[j * (len(previous) + bool(biases)):][:len(previous)])
+                        for j in range(len(names)))
+        layers.append(Layer(tuple(names), tuple(pre), str(spec.get("activation", "linear")), weights, biases))
         previous = names
     loss = raw.get("loss")
     if isinstance(loss, list | dict):

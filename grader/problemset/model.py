@@ -90,6 +90,8 @@ class Layer:
     units: tuple[str, ...]  # activation node names
     pre: tuple[str, ...]  # pre-activation node names
     activation: str
+    weights: tuple[tuple[str, ...], ...] = ()  # weight names, one row per unit, one column per unit before
+    biases: tuple[str, ...] = ()  # bias names, one per unit (none when the layer has no biases)
 
 
 @dataclass
@@ -111,6 +113,8 @@ class NetworkProblem(Problem):
     follow_through_credit: float = FOLLOW_THROUGH_CREDIT_DEFAULT
     inputs: tuple[str, ...] = ()  # givens that are network inputs (for drawing)
     layers: tuple[Layer, ...] = ()  # set when the problem was given in layer form
+    # layer form: a matrix or vector name (W2, b2, z2, a2) -> the names of its entries, row by row
+    matrices: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
     tape: Tape | None = None
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # derived, per problem
 

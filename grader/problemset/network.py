@@ -14,7 +14,7 @@ from grader.problemset.batch import REDUCTIONS, batch_size, expand, take_lists
 from grader.problemset.context import Context
 from grader.problemset.layers import expand_layers
 from grader.problemset.limits import spend, tree_size
-from grader.problemset.model import NetworkProblem, Quantity, Tolerance, Value
+from grader.problemset.model import Layer, NetworkProblem, Quantity, Tolerance, Value
 from grader.problemset.variants import draw, read_value, variant_seed
 from grader.solver.evaluate import forward as run_forward
 from grader.solver.optimizers import HYPER, KINDS, Optimizer
@@ -46,6 +46,23 @@ def normalize_quantity(name: str) -> str:
             break
         steps, text = steps + int(found.group(1)), text[found.end():]
     return step_prefix(steps) + text
+
+
+def matrices_of(layers: tuple[Layer, ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Layer form: ``W{l}``, ``b{l}``, ``z{l}``, ``a{l}`` and the names of their entries (vectors as columns)."""
+    out: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for index, layer in enumerate(layers, start=1):
+        out[f"W{index}"] = layer.weights
+        if layer.biases:
+            out[f"b{index}"] = tuple((b,) for b in layer.biases)
+        out[f"z{index}"] = tuple((z,) for z in layer.pre)
+        out[f"a{index}"] = tuple((a,) for a in layer.units)
+    return out
+
+
+def matrix_entries(problem: NetworkProblem, name: str) -> tuple[tuple[str, ...], ...] | None:
+    """The entry quantities of a matrix or vector quantity (``dL/dW2``, ``next.b1``, ``a2``), row by row."""
+    return _grid(name, problem.quantities, problem.matrices)
 
 
 def step_prefix(step: int) -> str:
@@ -149,7 +166,8 @@ def load_network(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credit
     optimizer, steps = _read_optimizer(raw, ctx)
     quantities = quantities_of(order, tuple(params), tuple(given), loss, steps if optimizer else 0,
                                optimizer.state if optimizer else ())
-    ask = _read_ask(raw, quantities, order, tuple(params), loss, ctx, optimizer is not None)
+    matrices = {k: v for k, v in matrices_of(layers).items() if k not in quantities}
+    ask = _read_ask(raw, quantities, order, tuple(params), loss, ctx, optimizer is not None, matrices)
     learning_rate = optimizer.lr if optimizer and optimizer.kind == "sgd" and not optimizer.weight_decay else None
     tolerances = {}
     for name, spec in ctx.mapping(raw.get("tolerances", {}), "tolerances").items():
@@ -161,7 +179,7 @@ def load_network(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credit
         id=raw["id"], title=title, kind="network", points=_read_points(raw.get("points", 1), ask, ctx),
         line=ctx.doc.line(ctx.base), statement=statement, given=given, params=params, forward=forward,
         forward_text=texts, order=order, loss=loss, learning_rate=learning_rate, optimizer=optimizer, steps=steps,
-        gradients_after_last=any(q.kind == "grad" and q.step == steps for q in ask), ask=ask,
+        gradients_after_last=any(q.kind == "grad" and q.step == steps for q in ask), ask=ask, matrices=matrices,
         quantities=quantities, tolerance=tolerance, tolerances=tolerances, follow_through_credit=credit,
         inputs=inputs, layers=layers,
     )
@@ -336,7 +354,8 @@ def _read_optimizer(raw: dict[str, Any], ctx: Context) -> tuple[Optimizer | None
 
 
 def _read_ask(raw: dict[str, Any], quantities: dict[str, Quantity], order: tuple[str, ...],
-              params: tuple[str, ...], loss: str, ctx: Context, updates: bool = True) -> tuple[Quantity, ...]:
+              params: tuple[str, ...], loss: str, ctx: Context, updates: bool = True,
+              matrices: dict[str, tuple[tuple[str, ...], ...]] | None = None) -> tuple[Quantity, ...]:
     if "ask" not in raw:  # every node value and every parameter gradient
         return tuple(quantities[n] for n in (*order, *(f"d{loss}/d{p}" for p in params)))
     items = raw["ask"]
@@ -347,6 +366,13 @@ def _read_ask(raw: dict[str, Any], quantities: dict[str, Quantity], order: tuple
         if not isinstance(item, str):
             ctx.fail(f"expected a quantity name, found {item!r}", "ask", i)
         name = normalize_quantity(item)
+        grid = _grid(name, quantities, matrices or {})
+        if grid is not None:  # a matrix or vector: each entry is asked as its own quantity
+            for entry in (e for row in grid for e in row):
+                if quantities[entry] in out:
+                    ctx.fail(f"{item!r} asks for {entry}, which is asked already", "ask", i)
+                out.append(quantities[entry])
+            continue
         if name not in quantities and not updates and (name.startswith("next.") or name.startswith("step")):
             ctx.fail(f"{item!r} is asked but no learning_rate (or optimizer) is given", "ask", i)
         if name not in quantities:
@@ -357,6 +383,19 @@ def _read_ask(raw: dict[str, Any], quantities: dict[str, Quantity], order: tuple
             ctx.fail(f"{item!r} is asked twice", "ask", i)
         out.append(quantities[name])
     return tuple(out)
+
+
+def _grid(name: str, quantities: dict[str, Quantity],
+          matrices: dict[str, tuple[tuple[str, ...], ...]]) -> tuple[tuple[str, ...], ...] | None:
+    if name in quantities:
+        return None
+    for core, grid in matrices.items():
+        if name.endswith(core):
+            head = name[: len(name) - len(core)]
+            entries = tuple(tuple(head + e for e in row) for row in grid)
+            if all(e in quantities for row in entries for e in row):
+                return entries
+    return None
 
 
 def _read_points(raw: Any, ask: tuple[Quantity, ...], ctx: Context) -> dict[str, float]:
