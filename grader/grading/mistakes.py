@@ -139,15 +139,22 @@ def _sum_root(tape: Tape, slot: int, steps_at: dict[int, Step]) -> int:
     return slot
 
 
-def _weight_mistakes(problem: NetworkProblem, tape: Tape) -> list[Mistake]:
+def weight_products(problem: NetworkProblem, tape: Tape) -> dict[int, list[tuple[int, int, int]]]:
+    """The weighted sums: sum root -> its products (mul slot, weight position, input slot)."""
     steps_at = _steps(tape)
     param_slots = {tape.slot_of[p] for p in problem.params}
-    products: dict[int, list[tuple[int, int, int]]] = {}  # sum root -> (mul slot, weight position, input slot)
+    products: dict[int, list[tuple[int, int, int]]] = {}
     for s in tape.steps:
         if s.kind == MUL:
             for pos in (0, 1):
                 if s.args[pos] in param_slots and s.args[1 - pos] not in param_slots:
                     products.setdefault(_sum_root(tape, s.slot, steps_at), []).append((s.slot, pos, s.args[1 - pos]))
+    return products
+
+
+def _weight_mistakes(problem: NetworkProblem, tape: Tape) -> list[Mistake]:
+    steps_at = _steps(tape)
+    products = weight_products(problem, tape)
     out: list[Mistake] = []
     for shift in (1, 2):
         swap: dict[int, tuple[int, int]] = {}
@@ -313,6 +320,8 @@ DECIMAL_SLIP = Mistake("decimal_slip", "This matches a decimal slip: a value off
 PATH_OMITTED = Mistake("path_omitted", "This matches keeping one path of a node that feeds several: the gradient "
                        "sums over all of them.", _F({GRAD, NEXT}))
 TRANSPOSED_WEIGHT = Mistake("transposed_weight", TRANSPOSED, _F({VALUE, GRAD, NEXT}))
+WRONG_INPUT_AT = Mistake("wrong_input", "This matches multiplying by the wrong input: dL/dw uses the input that "
+                         "this weight multiplies.", _F({GRAD, NEXT}))
 WRONG_TARGET = Mistake("wrong_target", "This matches taking the loss's derivative with the wrong target.",
                        _F({GRAD, NEXT}))
 

@@ -272,10 +272,10 @@ class MistakeSearch:
             step = steps[k]
             d = self._local(k)
             parts[k] = grads[step.slot] * sum(da for a, da in zip(step.args, d, strict=True) if a == y)
-        live = {k: c for k, c in parts.items() if c and math.isfinite(c)}
-        if len(live) < 2:
-            return []
+        live = {k: c for k, c in parts.items() if math.isfinite(c)}
         total = sum(live.values())
+        if len(live) < 2 or not any(live.values()):
+            return []
         owners = [self.sites.owner.get(steps[k].slot, "") for k in live]
         out = []
         for k, c in live.items():

@@ -21,9 +21,11 @@ from grader.grading.mistakes import (
     NEIGHBOUR_VALUE,
     TRANSPOSED_WEIGHT,
     VALUE_WRONG_SIGN,
+    WRONG_INPUT_AT,
     Mistake,
     mistakes_for,
     transposed_partner,
+    weight_products,
 )
 from grader.problemset.model import NetworkProblem
 from grader.solver.evaluate import partials
@@ -227,6 +229,23 @@ def _targets(problem: NetworkProblem, tape: Tape, owner: dict[int, str], sites: 
         sites.targets.append((slot, alternatives))
 
 
+def _wrong_inputs(problem: NetworkProblem, tape: Tape, sites: Sites) -> None:
+    """A weight's gradient multiplied by any other input of its weighted sum, named."""
+    for group in weight_products(problem, tape).values():
+        for mul, pos, inp in group:
+            k = sites.index_of[mul]
+            step = tape.steps[k]
+            weight = tape.name_of.get(step.args[pos], "the weight")
+            own = tape.name_of.get(inp, "its input")
+            rules = sites.backward.setdefault(k, [])
+            for _, _, other in group:
+                if other != inp:
+                    instead = tape.name_of.get(other, "another input")
+                    said = (f"This matches multiplying by {instead} where dL/d{weight} uses {own}, the input "
+                            f"{weight} multiplies.")
+                    rules.append(BackwardRule(WRONG_INPUT_AT, said, _partial_replaced(step, pos, _read(other))))
+
+
 def sites_of(problem: NetworkProblem) -> Sites:
     """The problem's site tables (cached)."""
     cached: Sites | None = problem.cache.get("sites")
@@ -251,5 +270,6 @@ def sites_of(problem: NetworkProblem) -> Sites:
     for step in tape.steps:
         _leaf_rules(problem, tape, step, sites, near)
         _slip_rules(tape, step, sites)
+    _wrong_inputs(problem, tape, sites)
     problem.cache["sites"] = sites
     return sites

@@ -154,7 +154,10 @@ def _replace_arg(pos: int, read: Callable[[list[float]], float]) -> Callable[[St
     return value
 
 
-def _replace_partial(pos: int, read: Callable[[list[float]], float]) -> Callable[[Step, list[float]], tuple[float, ...]]:
+Partials = Callable[[Step, list[float]], tuple[float, ...]]
+
+
+def _replace_partial(pos: int, read: Callable[[list[float]], float]) -> Partials:
     def local(step: Step, v: list[float]) -> tuple[float, ...]:
         d = list(partials(step, v))
         d[pos] = read(v)
@@ -215,7 +218,8 @@ def injections(problem: NetworkProblem) -> dict[str, list[Injected]]:
                             s.slot, _replace_partial(1 - pos, lambda v, p=p_slot: v[p]))))
             elif a in tape.name_of and tape.name_of[a] in problem.forward:
                 for f in SLIPS:
-                    add(Injected("decimal_slip", forward_hook=_at(s.slot, _replace_arg(pos, lambda v, a=a, f=f: v[a] * f))))
+                    slip = _replace_arg(pos, lambda v, a=a, f=f: v[a] * f)
+                    add(Injected("decimal_slip", forward_hook=_at(s.slot, slip)))
     _neighbours(problem, add)
     _products(problem, add)
     _paths(problem, add)
@@ -282,14 +286,15 @@ def _paths(problem: NetworkProblem, add: Callable[[Injected], None]) -> None:
     """path_omitted: a node feeding several steps, its gradient taken through one of them only."""
     tape = problem.tape
     assert tape is not None
-    for name, slot in tape.slot_of.items():
+    for slot in tape.slot_of.values():
         users = sorted(set(tape.consumers.get(slot, [])))
         if len(users) < 2:
             continue
         for keep in users:
             dropped = {tape.steps[k].slot for k in users if k != keep}
 
-            def hook(step: Step, v: list[float], dropped: set[int] = dropped, y: int = slot) -> tuple[float, ...] | None:
+            def hook(step: Step, v: list[float], dropped: set[int] = dropped,
+                     y: int = slot) -> tuple[float, ...] | None:
                 if step.slot not in dropped:
                     return None
                 return tuple(0.0 if a == y else d for a, d in zip(step.args, partials(step, v), strict=True))
@@ -315,8 +320,8 @@ def _targets(problem: NetworkProblem, add: Callable[[Injected], None]) -> None:
         alternatives: list[Callable[[list[float]], float]] = [lambda v: 0.0, lambda v, s=slot: 1.0 - v[s]]
         alternatives += [lambda v, o=tape.slot_of[o]: v[o] for o in targets if o != t]
         for read in alternatives:
-            def hook(step: Step, v: list[float], read: Callable[[list[float]], float] = read,
-                     inside: set[int] = inside, region: list[Step] = region, slot: int = slot) -> tuple[float, ...] | None:
+            def hook(step: Step, v: list[float], read: Callable[[list[float]], float] = read, inside: set[int] = inside,
+                     region: list[Step] = region, slot: int = slot) -> tuple[float, ...] | None:
                 if step.slot not in inside:
                     return None
                 v2 = list(v)
