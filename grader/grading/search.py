@@ -93,6 +93,7 @@ class MistakeSearch:
         self.worlds: dict[int, tuple[int, World]] = {}
         self._partials: dict[int, tuple[float, ...]] = {}
         self.named_steps: set[tuple[str, int]] = set()  # forward slips named so far in this submission
+        self._live: set[int] | None = None  # the slots that matter to the quantity last asked about
 
     # -- what the judge asks -------------------------------------------------------------------------
 
@@ -105,13 +106,17 @@ class MistakeSearch:
         def close(a: float, b: float) -> bool:
             return is_close(a, b, tol) if start is None else step_close(a, b, start, tol, unit)
 
-        found = choose(self.candidates(q, own, start), value, own, self.key.value(q), start, unit, close)
+        right = self.key.value(q)
+        local = self.candidates(q, own, start, whole=False)
+        found = choose(local, value, own, right, start, unit, close)
+        if found is None:  # the whole worlds cost a pass each: only when no local test explains the answer
+            found = choose(local + self._whole_worlds(q, self._live), value, own, right, start, unit, close)
         if found is not None and found.step is not None:
             self.named_steps.add((found.mistake.name, found.step))
         return found
 
-    def candidates(self, q: Quantity, own: float, start: float | None = None) -> list[Named]:
-        """Every explanation of ``q`` the search can afford, most specific first."""
+    def candidates(self, q: Quantity, own: float, start: float | None = None, *, whole: bool = True) -> list[Named]:
+        """Every explanation of ``q`` the search can afford, most specific first (``whole``: with whole worlds)."""
         slot = self.tape.slot_of[q.target]
         out: list[Named] = []
         live: set[int] | None = None
@@ -119,14 +124,15 @@ class MistakeSearch:
             out, live = self._forward_local(slot, own, self.mine.values, self.numbers.fwd)
         elif q.kind == NEXT and q.target in self.problem.forward and self.mine.next_values is not None:
             # the forward pass again, with the updated parameters: a slip named in the first pass, repeated
-            out, _ = self._forward_local(slot, own, self.mine.next_values, self.numbers.next_nodes)
-            repeated = [n for n in out if (n.mistake.name, n.step) in self.named_steps]
-            out = repeated or out
+            out, _ = self._forward_local(slot, own, self.mine.next_values, self.numbers.next_nodes,
+                                         self.named_steps)
         elif q.kind == GRAD:
             out, live = self._backward_local(slot, own)
         elif q.kind == NEXT and q.target in self.problem.params and start is not None:
             out, live = self._updates(q, slot, own, start)
-        out += self._whole_worlds(q, live)
+        self._live = live
+        if whole:
+            out += self._whole_worlds(q, live)
         origin = start if start is not None else 0.0
         out += [Named(DECIMAL_SLIP, origin + (own - origin) * f,
                       f"This matches a decimal slip: the answer is {said} the right value.") for f, said in SLIPS]
@@ -152,9 +158,11 @@ class MistakeSearch:
                     stack.append(j)
         return sorted(seen)
 
-    def _forward_local(self, target: int, own: float, values: list[float],
-                       cut: dict[int, float]) -> tuple[list[Named], set[int]]:
+    def _forward_local(self, target: int, own: float, values: list[float], cut: dict[int, float],
+                       only: set[tuple[str, int]] | None = None) -> tuple[list[Named], set[int]]:
         steps = self.tape.steps
+        if only is not None and not only:
+            return [], set()
         cone = self._cone(target, cut)
         self.spent += len(cone)
         out: list[Named] = []
@@ -165,6 +173,8 @@ class MistakeSearch:
             here = steps[k].slot
             before = own if here == target else values[here]
             for rule in rules:
+                if only is not None and (rule.mistake.name, k) not in only:
+                    continue
                 changed = rule.value(values)
                 if not math.isfinite(changed) or changed == before:
                     continue
@@ -272,9 +282,11 @@ class MistakeSearch:
             step = steps[k]
             d = self._local(k)
             parts[k] = grads[step.slot] * sum(da for a, da in zip(step.args, d, strict=True) if a == y)
-        live = {k: c for k, c in parts.items() if math.isfinite(c)}
+        # a path whose share is zero is not kept: the answer would be 0 (or an unchanged weight), which
+        # says nothing about which path was summed
+        live = {k: c for k, c in parts.items() if c and math.isfinite(c)}
         total = sum(live.values())
-        if len(live) < 2 or not any(live.values()):
+        if len(live) < 2:
             return []
         owners = [self.sites.owner.get(steps[k].slot, "") for k in live]
         out = []
@@ -425,12 +437,15 @@ def choose(candidates: list[Named], value: float, own: float, right: float, star
     """
     origin = 0.0  # an update too: the coverage is of the numbers written (next.w), not of steps
     kept: list[Named] = []
+    seen: set[float] = set()
     for c in candidates:
         x = c.value
-        if not math.isfinite(x) or close(x, own):
+        if not math.isfinite(x):
             continue
-        if any(abs(x - k.value) <= _SAME * max(abs(x), abs(k.value)) for k in kept):
+        same = float(f"{x:.9g}")  # one explanation per value: the first, most specific
+        if same in seen or close(x, own):
             continue
+        seen.add(same)
         kept.append(c)
     if not kept:
         return None

@@ -140,6 +140,33 @@ class Injected:
     scaled: tuple[str, float] | None = None  # the student's answer to a quantity, times a factor
 
 
+Read = Callable[[list[float]], float]
+
+
+def _read(slot: int) -> Read:
+    return lambda v: v[slot]
+
+
+def _neg(slot: int) -> Read:
+    return lambda v: -v[slot]
+
+
+def _scale(slot: int, factor: float) -> Read:
+    return lambda v: v[slot] * factor
+
+
+def _one_minus(slot: int) -> Read:
+    return lambda v: 1.0 - v[slot]
+
+
+def _const(x: float) -> Read:
+    return lambda v: x
+
+
+def _first(read: Read) -> Callable[[Step, list[float]], float]:
+    return lambda step, v: read(v)
+
+
 def _at(slot: int, value: Callable[[Step, list[float]], float]) -> ForwardHook:
     return lambda step, v: value(step, v) if step.slot == slot else None
 
@@ -180,7 +207,7 @@ def injections(problem: NetworkProblem) -> dict[str, list[Injected]]:
     for s in tape.steps:
         if s.kind == ADD and (s.args[0] in params) != (s.args[1] in params):
             other = s.args[1] if s.args[0] in params else s.args[0]
-            add(Injected("bias_omitted", forward_hook=_at(s.slot, lambda st, v, o=other: v[o])))
+            add(Injected("bias_omitted", forward_hook=_at(s.slot, _first(_read(other)))))
         if s.kind == CALL and s.func is not None:
             name = s.func.name
             if name == "sigmoid":
@@ -204,21 +231,21 @@ def injections(problem: NetworkProblem) -> dict[str, list[Injected]]:
         for pos, a in enumerate(s.args):
             if a in leaves:
                 name = leaves[a]
-                add(Injected("value_wrong_sign", forward_hook=_at(s.slot, _replace_arg(pos, lambda v, a=a: -v[a]))))
+                add(Injected("value_wrong_sign", forward_hook=_at(s.slot, _replace_arg(pos, _neg(a)))))
                 if s.kind == MUL:
                     add(Injected("value_wrong_sign", backward_hook=_local_at(
-                        s.slot, _replace_partial(1 - pos, lambda v, a=a: -v[a]))))
+                        s.slot, _replace_partial(1 - pos, _neg(a)))))
                 partner = transposed_partner(problem, name) if name in problem.params else None
                 if partner is not None:
                     p_slot = tape.slot_of[partner]
                     add(Injected("transposed_weight", forward_hook=_at(s.slot, _replace_arg(
-                        pos, lambda v, p=p_slot: v[p]))))
+                        pos, _read(p_slot)))))
                     if s.kind == MUL:
                         add(Injected("transposed_weight", backward_hook=_local_at(
-                            s.slot, _replace_partial(1 - pos, lambda v, p=p_slot: v[p]))))
+                            s.slot, _replace_partial(1 - pos, _read(p_slot)))))
             elif a in tape.name_of and tape.name_of[a] in problem.forward:
                 for f in SLIPS:
-                    slip = _replace_arg(pos, lambda v, a=a, f=f: v[a] * f)
+                    slip = _replace_arg(pos, _scale(a, f))
                     add(Injected("decimal_slip", forward_hook=_at(s.slot, slip)))
     _neighbours(problem, add)
     _products(problem, add)
@@ -253,7 +280,7 @@ def _neighbours(problem: NetworkProblem, add: Callable[[Injected], None]) -> Non
                         s = tape.steps[k]
                         pos = s.args.index(slot)
                         add(Injected("neighbour_value", forward_hook=_at(s.slot, _replace_arg(
-                            pos, lambda v, o=other: v[o]))))
+                            pos, _read(other)))))
 
 
 def _products(problem: NetworkProblem, add: Callable[[Injected], None]) -> None:
@@ -274,12 +301,12 @@ def _products(problem: NetworkProblem, add: Callable[[Injected], None]) -> None:
                 if other is not s:
                     inp = other.args[1 - (0 if other.args[0] in params else 1)]
                     add(Injected("wrong_input", backward_hook=_local_at(
-                        s.slot, _replace_partial(pos, lambda v, i=inp: v[i]))))
+                        s.slot, _replace_partial(pos, _read(inp)))))
             inp = s.args[1 - pos]
             pre = tape.steps[[t.slot for t in tape.steps].index(inp)] if inp in {t.slot for t in tape.steps} else None
             if pre is not None and pre.kind == CALL and pre.func is not None and pre.func.activation:
                 add(Injected("pre_activation_as_input", backward_hook=_local_at(
-                    s.slot, _replace_partial(pos, lambda v, z=pre.args[0]: v[z]))))
+                    s.slot, _replace_partial(pos, _read(pre.args[0])))))
 
 
 def _paths(problem: NetworkProblem, add: Callable[[Injected], None]) -> None:
@@ -317,8 +344,8 @@ def _targets(problem: NetworkProblem, add: Callable[[Injected], None]) -> None:
                 region.append(s)
                 frontier.add(s.slot)
         inside = {s.slot for s in region}
-        alternatives: list[Callable[[list[float]], float]] = [lambda v: 0.0, lambda v, s=slot: 1.0 - v[s]]
-        alternatives += [lambda v, o=tape.slot_of[o]: v[o] for o in targets if o != t]
+        alternatives: list[Callable[[list[float]], float]] = [_const(0.0), _one_minus(slot)]
+        alternatives += [_read(tape.slot_of[o]) for o in targets if o != t]
         for read in alternatives:
             def hook(step: Step, v: list[float], read: Callable[[list[float]], float] = read, inside: set[int] = inside,
                      region: list[Step] = region, slot: int = slot) -> tuple[float, ...] | None:
