@@ -3,9 +3,11 @@
 A mistake swaps a rule of the forward pass (the bias left out of a sum), of the reverse pass (an
 activation's derivative left out, ``tanh'`` taken as ``1 - tanh``, the factor 2 of a square
 dropped, the wrong input multiplied into a weight gradient) or of the update (the wrong sign, no
-learning rate). The grader evaluates the student's own world under each applicable swap; a wrong
-answer that matches one is named by it. Nothing here is written per problem: which mistakes apply
-follows from the operations the problem's graph contains.
+learning rate). Each hooked mistake here is evaluated at all its sites at once as a whole world;
+``grader.grading.sites`` lists the same rules per step, with the mistakes that name a place (a
+value with the wrong sign, a neighbour's value, a swapped weight index, a decimal slip), for the
+local search of ``grader.grading.search``. Nothing here is written per problem: which mistakes apply
+follows from the operations the problem's graph contains. The catalogue: docs/mistakes.md.
 """
 
 from __future__ import annotations
