@@ -3,17 +3,19 @@
 A mistake swaps a rule of the forward pass (the bias left out of a sum), of the reverse pass (an
 activation's derivative left out, ``tanh'`` taken as ``1 - tanh``, the factor 2 of a square
 dropped, the wrong input multiplied into a weight gradient) or of the update (the wrong sign, no
-learning rate). The grader evaluates the student's own world under each applicable swap; a wrong
-answer that matches one is named by it. Nothing here is written per problem: which mistakes apply
-follows from the operations the problem's graph contains.
+learning rate). Each hooked mistake here is evaluated at all its sites at once as a whole world;
+``grader.grading.sites`` lists the same rules per step, with the mistakes that name a place (a
+value with the wrong sign, a neighbour's value, a swapped weight index, a decimal slip), for the
+local search of ``grader.grading.search``. Nothing here is written per problem: which mistakes apply
+follows from the operations the problem's graph contains. The catalogue: docs/mistakes.md.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
 
 from grader.expr.library import FUNCTIONS
 from grader.problemset.model import NetworkProblem
@@ -34,40 +36,6 @@ class Mistake:
     update: UpdateRule | None = None
     sites: frozenset[int] = frozenset()  # the steps where the rule can go wrong
 
-    def variants(self) -> list[frozenset[int]]:
-        """Where to try the mistake: everywhere it can happen, then at each single place.
-
-        A student may slip at one place only (the output's bias left out, the hidden ones kept),
-        and the quantities they did not write down then still follow the right rule elsewhere.
-        """
-        out = [self.sites]
-        if 1 < len(self.sites) <= MAX_SINGLE_SITES:  # one slip among a few places; not among dozens
-            out += [frozenset({s}) for s in sorted(self.sites)]
-        return out
-
-    def hooks(self, where: frozenset[int]) -> tuple[ForwardHook | None, BackwardHook | None]:
-        """The forward and backward hooks, acting only at the steps in ``where``."""
-        if where == self.sites:
-            return self.forward_hook, self.backward_hook
-        return _only(self.forward_hook, where), _only(self.backward_hook, where)
-
-
-MAX_SINGLE_SITES = 8
-
-
-_Hook = TypeVar("_Hook", ForwardHook, BackwardHook)
-
-
-def _only(hook: _Hook | None, where: frozenset[int]) -> _Hook | None:
-    if hook is None:
-        return None
-    inner: Callable[[Step, list[float]], Any] = hook
-
-    def restricted(step: Step, v: list[float]) -> Any:
-        return inner(step, v) if step.slot in where else None
-
-    return cast(_Hook, restricted)
-
 
 _F = frozenset
 
@@ -86,8 +54,20 @@ def _call_hook(slots: set[int], rule: Callable[[Step, list[float]], float]) -> B
     return hook
 
 
-def _derivative_at_output(deriv: Callable[[float], float]) -> Callable[[Step, list[float]], float]:
-    return lambda s, v: deriv(v[s.slot])
+def derivative_at_output(step: Step, v: list[float]) -> float:
+    """``f'(a)`` with ``a = f(z)`` the step's output: the derivative taken at the activation, not at z.
+
+    Read from the function's own partials, so every activation with a derivative has it (elu and leaky
+    ReLU too, whose derivatives need their alpha).
+    """
+    func = step.func
+    assert func is not None and func.value is not None and func.partials is not None
+    rest = [v[a] for a in step.args[1:]]
+    at = v[step.slot]
+    try:
+        return float(func.partials([at, *rest], float(func.value(at, *rest)))[0])
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return math.nan
 
 
 def _activation_mistakes(tape: Tape) -> list[Mistake]:
@@ -98,7 +78,6 @@ def _activation_mistakes(tape: Tape) -> list[Mistake]:
     out: list[Mistake] = []
     for name, slots in sorted(by_func.items()):
         func = FUNCTIONS[name]
-        deriv = func.derivative_of_input
         out.append(Mistake(
             "activation_derivative_omitted",
             f"This matches leaving out the derivative of {name} in the chain rule: multiply by {name}'(z).",
@@ -107,12 +86,12 @@ def _activation_mistakes(tape: Tape) -> list[Mistake]:
             "activation_for_derivative",
             f"This matches using {name}(z) itself where its derivative {name}'(z) belongs.",
             _F({GRAD, NEXT}), backward_hook=_call_hook(slots, lambda s, v: v[s.slot]), sites=_F(slots)))
-        if deriv is not None:
+        if func.partials is not None:
             out.append(Mistake(
                 "derivative_at_activation",
                 f"This matches evaluating {name}' at the activation a = {name}(z) instead of at the "
                 f"pre-activation z.",
-                _F({GRAD, NEXT}), backward_hook=_call_hook(slots, _derivative_at_output(deriv)), sites=_F(slots)))
+                _F({GRAD, NEXT}), backward_hook=_call_hook(slots, derivative_at_output), sites=_F(slots)))
         if name == "tanh":
             out.append(Mistake(
                 "tanh_derivative_not_squared",
@@ -162,15 +141,22 @@ def _sum_root(tape: Tape, slot: int, steps_at: dict[int, Step]) -> int:
     return slot
 
 
-def _weight_mistakes(problem: NetworkProblem, tape: Tape) -> list[Mistake]:
+def weight_products(problem: NetworkProblem, tape: Tape) -> dict[int, list[tuple[int, int, int]]]:
+    """The weighted sums: sum root -> its products (mul slot, weight position, input slot)."""
     steps_at = _steps(tape)
     param_slots = {tape.slot_of[p] for p in problem.params}
-    products: dict[int, list[tuple[int, int, int]]] = {}  # sum root -> (mul slot, weight position, input slot)
+    products: dict[int, list[tuple[int, int, int]]] = {}
     for s in tape.steps:
         if s.kind == MUL:
             for pos in (0, 1):
                 if s.args[pos] in param_slots and s.args[1 - pos] not in param_slots:
                     products.setdefault(_sum_root(tape, s.slot, steps_at), []).append((s.slot, pos, s.args[1 - pos]))
+    return products
+
+
+def _weight_mistakes(problem: NetworkProblem, tape: Tape) -> list[Mistake]:
+    steps_at = _steps(tape)
+    products = weight_products(problem, tape)
     out: list[Mistake] = []
     for shift in (1, 2):
         swap: dict[int, tuple[int, int]] = {}
@@ -250,10 +236,65 @@ def _update_mistakes(problem: NetworkProblem) -> list[Mistake]:
         Mistake("learning_rate_omitted",
                 "This matches leaving out the learning rate: the step is eta*dL/dw, not dL/dw.",
                 _F({NEXT}), update=lambda w, eta, g: w - g),
+        Mistake("learning_rate_twice", LEARNING_RATE_SQUARED, _F({NEXT}), update=lambda w, eta, g: w - eta * eta * g),
+        Mistake("learning_rate_twice", STEP_DOUBLED, _F({NEXT}), update=lambda w, eta, g: w - 2 * eta * g),
     ]
 
 
-def _upstream(problem: NetworkProblem) -> list[int]:
+LEARNING_RATE_SQUARED = "This matches applying the learning rate twice: the step is eta*dL/dw, not eta^2*dL/dw."
+STEP_DOUBLED = "This matches taking the step twice: the update is w - eta*dL/dw, not w - 2*eta*dL/dw."
+
+
+def transposed_partner(problem: NetworkProblem, name: str) -> str | None:
+    """For a layer-form weight ``w2_12`` (into unit 1 from unit 2), the weight with its indices swapped."""
+    if not problem.layers:
+        return None
+    found = _WEIGHT.match(name)
+    if found is None:
+        return None
+    layer, j, k = found.group(1), found.group(2) or found.group(4), found.group(3) or found.group(5)
+    if j == k:
+        return None
+    wide = found.group(4) is not None
+    partner = f"w{layer}_{k}_{j}" if wide else f"w{layer}_{k}{j}"
+    if partner not in problem.params:
+        partner = f"w{layer}_{k}{j}" if wide else f"w{layer}_{k}_{j}"  # a square layer next to a wide one
+    return partner if partner in problem.params else None
+
+
+_WEIGHT = re.compile(r"^w(\d+)_(?:(\d)(\d)|(\d+)_(\d+))$")
+
+
+def _transposed_mistake(problem: NetworkProblem, tape: Tape) -> list[Mistake]:
+    """Every weight read with its indices swapped in the reverse pass (W where W transposed belongs)."""
+    swap: dict[int, tuple[int, int]] = {}  # mul slot -> (position of the weight, slot of its partner)
+    for s in tape.steps:
+        if s.kind != MUL:
+            continue
+        for pos in (0, 1):
+            name = tape.name_of.get(s.args[pos])
+            partner = transposed_partner(problem, name) if name in problem.params else None
+            if name is not None and partner is not None:
+                swap[s.slot] = (pos, tape.slot_of[partner])
+    if not swap:
+        return []
+
+    def hook(step: Step, v: list[float]) -> tuple[float, ...] | None:
+        if step.slot not in swap:
+            return None
+        pos, partner = swap[step.slot]
+        local = [v[step.args[1]], v[step.args[0]]]
+        local[1 - pos] = v[partner]  # the other argument's partial is the weight: the partner's value instead
+        return (local[0], local[1])
+
+    return [Mistake("transposed_weight", TRANSPOSED, _F({GRAD, NEXT}), backward_hook=hook, sites=_F(swap))]
+
+
+TRANSPOSED = ("This matches swapping a weight's indices: w_jk (into unit j from unit k) was used where w_kj "
+              "belongs.")
+
+
+def upstream(problem: NetworkProblem) -> list[int]:
     """For each slot, a bitset of the slots its value is computed from (itself included)."""
     cached: list[int] | None = problem.cache.get("upstream")
     if cached is None:
@@ -269,22 +310,22 @@ def _upstream(problem: NetworkProblem) -> list[int]:
     return cached
 
 
-def can_explain(problem: NetworkProblem, m: Mistake, where: frozenset[int], kind: str, target: str) -> bool:
-    """Whether a slip at ``where`` can change this quantity at all (a quick test before evaluating)."""
-    if kind == NEXT or not where:
-        return True
-    tape = problem.tape
-    assert tape is not None
-    up = _upstream(problem)
-    slot = tape.slot_of[target]
-    if kind == VALUE:  # a forward slip matters only upstream of the node
-        return any(up[slot] >> s & 1 for s in where)
-    if m.backward_hook is not None:  # a reverse-pass slip matters only on the paths from the target to L
-        return any(up[s] >> slot & 1 for s in where)
-    return True
-
-
 SIGN_ERROR = Mistake("sign_error", "The size is right but the sign is wrong.", _F({VALUE, GRAD, NEXT}))
+
+# Mistakes found only by the local search (grader.grading.sites): their sentence names the place.
+VALUE_WRONG_SIGN = Mistake("value_wrong_sign", "This matches using a given value or weight with the wrong sign.",
+                           _F({VALUE, GRAD, NEXT}))
+NEIGHBOUR_VALUE = Mistake("neighbour_value", "This matches using a neighbouring value where another belongs.",
+                          _F({VALUE, GRAD, NEXT}))
+DECIMAL_SLIP = Mistake("decimal_slip", "This matches a decimal slip: a value off by a factor of 10, 100 or 1000.",
+                       _F({VALUE, GRAD, NEXT}))
+PATH_OMITTED = Mistake("path_omitted", "This matches keeping one path of a node that feeds several: the gradient "
+                       "sums over all of them.", _F({GRAD, NEXT}))
+TRANSPOSED_WEIGHT = Mistake("transposed_weight", TRANSPOSED, _F({VALUE, GRAD, NEXT}))
+WRONG_INPUT_AT = Mistake("wrong_input", "This matches multiplying by the wrong input: dL/dw uses the input that "
+                         "this weight multiplies.", _F({GRAD, NEXT}))
+WRONG_TARGET = Mistake("wrong_target", "This matches taking the loss's derivative with the wrong target.",
+                       _F({GRAD, NEXT}))
 
 
 def mistakes_for(problem: NetworkProblem) -> list[Mistake]:
@@ -295,7 +336,8 @@ def mistakes_for(problem: NetworkProblem) -> list[Mistake]:
     tape = problem.tape
     assert tape is not None
     found = [*_update_mistakes(problem), *_activation_mistakes(tape), *_power_mistakes(tape),
-             *_weight_mistakes(problem, tape), *_subtraction_mistake(tape), *_forward_mistakes(problem, tape)]
+             *_weight_mistakes(problem, tape), *_transposed_mistake(problem, tape), *_subtraction_mistake(tape),
+             *_forward_mistakes(problem, tape)]
     problem.cache["mistakes"] = found
     return found
 
@@ -303,6 +345,7 @@ def mistakes_for(problem: NetworkProblem) -> list[Mistake]:
 CATALOGUE = (
     "activation_derivative_omitted", "activation_for_derivative", "derivative_at_activation",
     "tanh_derivative_not_squared", "missing_factor_2", "inner_derivative_sign", "wrong_input",
-    "pre_activation_as_input", "bias_omitted", "sigmoid_exponent_sign", "log10_for_ln",
-    "update_wrong_sign", "learning_rate_omitted", "sign_error",
+    "pre_activation_as_input", "transposed_weight", "path_omitted", "wrong_target", "bias_omitted",
+    "sigmoid_exponent_sign", "log10_for_ln", "value_wrong_sign", "neighbour_value", "decimal_slip",
+    "update_wrong_sign", "learning_rate_omitted", "learning_rate_twice", "sign_error",
 )

@@ -145,23 +145,25 @@ def _start(problem: NetworkProblem, q: Quantity, world: World) -> float | None:
     return world.after[q.step - 2].values[slot]
 
 
-def _mistake_gaps(problem: NetworkProblem) -> dict[str, float]:
-    """For each asked quantity, how near (relative to the key) the nearest catalogued mistake's value lies.
+def _mistake_gap(problem: NetworkProblem, q: Quantity) -> float:
+    """How near (relative to the key) the nearest catalogued mistake's value lies to ``q``'s key.
 
-    Taken from the reference variant's key: an answer much nearer the key than any mistake's value
-    cannot be one, and needs no search.
+    Taken from the reference variant's key, once per quantity: an answer much nearer the key than any
+    mistake's value cannot be one, and needs no search.
     """
-    cached: dict[str, float] | None = problem.cache.get("mistake_gaps")
-    if cached is None:
-        leaves = variant_leaves(problem, "check", "reference")
-        key = solve(problem, leaves)
-        cached = {}
-        for name, found in mistaken_values(problem, leaves, key).items():
-            right = key.value(problem.quantities[name])
-            gaps = [abs(n.value - right) / abs(right) for n in found if right and math.isfinite(right)]
-            cached[name] = min(gaps, default=math.inf)
-        problem.cache["mistake_gaps"] = cached
-    return cached
+    gaps: dict[str, float] = problem.cache.setdefault("mistake_gaps", {})
+    found = gaps.get(q.name)
+    if found is None:
+        reference = problem.cache.get("reference_key")
+        if reference is None:
+            leaves = variant_leaves(problem, "check", "reference")
+            reference = problem.cache["reference_key"] = (leaves, solve(problem, leaves))
+        leaves, key = reference
+        right = key.value(q)
+        values = mistaken_values(problem, leaves, key, [q])[q.name]
+        usable = right != 0 and math.isfinite(right)
+        found = gaps[q.name] = min((abs(n.value - right) / abs(right) for n in values if usable), default=math.inf)
+    return found
 
 
 class _Judge:
@@ -235,7 +237,7 @@ class _Judge:
         if diff <= (unit or 0.0) * ROUNDING_SLACK + bound:
             return True  # within the digits written: nothing else to tell apart
         # far enough from the reference to be something else: not if it is a named mistake's value
-        gap = _mistake_gaps(self.problem).get(q.name, 0.0)
+        gap = _mistake_gap(self.problem, q)
         if gap * abs(reference) > 4 * diff:
             return True  # no catalogued mistake comes near this quantity's value
         exact = Tolerance(ToleranceMode.RELABS, 0.0, 0.5 * (unit or 0.0) * ROUNDING_SLACK + 1e-12 * abs(value))

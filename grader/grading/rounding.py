@@ -149,6 +149,9 @@ class Habit:
             unit = min(unit, coarsest)
             if not unit > 0:
                 continue  # beyond what a float's digits hold
-            moved = abs(x - round(x / unit) * unit)
+            ratio = x / unit
+            if not math.isfinite(ratio):
+                continue
+            moved = abs(x - round(ratio) * unit)
             out = max(out, moved * ROUNDING_SLACK)
         return out

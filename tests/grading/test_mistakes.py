@@ -34,6 +34,39 @@ B_VALUES = {"x": 1.2, "y": 1.0, "w": 0.7, "b": -0.3}
 B_FORWARD = {"z": "w*x + b", "p": "sigmoid(z)", "L": "-(y*log(p) + (1 - y)*log(1 - p))"}
 
 
+def sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+# A 2-2-2 network in layer form (sigmoid hidden layer, linear outputs, squared error), for the weight
+# indices and the paths of a hidden unit that feeds both outputs.
+D_X = (0.5, -1.0)
+D_W1 = ((0.4, -0.3), (0.2, 0.6))
+D_B1 = (0.1, -0.1)
+D_W2 = ((0.5, -0.4), (0.3, 0.8))
+D_B2 = (0.0, 0.1)
+D_T = (1.0, 0.0)
+
+
+def d_problem() -> dict[str, Any]:
+    return {"id": "q1", "kind": "network", "inputs": {"x1": D_X[0], "x2": D_X[1]},
+            "targets": {"t1": D_T[0], "t2": D_T[1]},
+            "layers": [{"weights": [list(r) for r in D_W1], "biases": list(D_B1), "activation": "sigmoid"},
+                       {"weights": [list(r) for r in D_W2], "biases": list(D_B2), "activation": "linear"}],
+            "loss": "squared_error", "learning_rate": ETA, "tolerance": TIGHT, "ask": ["dL/da1_1", "dL/dw2_11"]}
+
+
+def d_by_hand() -> dict[str, float]:
+    a1 = [sigmoid(sum(w * x for w, x in zip(row, D_X, strict=True)) + b) for row, b in zip(D_W1, D_B1, strict=True)]
+    a2 = [sum(w * a for w, a in zip(row, a1, strict=True)) + b for row, b in zip(D_W2, D_B2, strict=True)]
+    d2 = [-2 * (t - a) for t, a in zip(D_T, a2, strict=True)]
+    return {"a1_1": a1[0], "a1_2": a1[1], "d2_1": d2[0], "d2_2": d2[1],
+            "dL/da1_1": d2[0] * D_W2[0][0] + d2[1] * D_W2[1][0]}
+
+
+D = d_by_hand()
+
+
 def m_problem(values: dict[str, float] | None = None, **fields: Any) -> dict[str, Any]:
     v = values or M_VALUES
     return make_problem(M_FORWARD, given={k: v[k] for k in ("x1", "x2", "y")},
@@ -44,10 +77,6 @@ def m_problem(values: dict[str, float] | None = None, **fields: Any) -> dict[str
 def b_problem() -> dict[str, Any]:
     return make_problem(B_FORWARD, given={"x": B_VALUES["x"], "y": B_VALUES["y"]},
                         params={"w": B_VALUES["w"], "b": B_VALUES["b"]}, learning_rate=ETA, tolerance=TIGHT)
-
-
-def sigmoid(x: float) -> float:
-    return 1 / (1 + math.exp(-x))
 
 
 def m_by_hand() -> dict[str, float]:
@@ -94,6 +123,17 @@ CASES: list[tuple[str, str, str, Callable[[], float]]] = [
     ("learning_rate_omitted", "M", "next.w1", lambda: M_VALUES["w1"] - M["dL/dw1"]),
     ("learning_rate_omitted", "M", "next.v", lambda: M_VALUES["v"] - M["dL/dv"]),
     ("sign_error", "M", "z1", lambda: -M["z1"]),
+    ("value_wrong_sign", "M", "z1", lambda: M_VALUES["w1"] * M_VALUES["x1"] - M_VALUES["w2"] * M_VALUES["x2"]
+     + M_VALUES["b1"]),
+    ("neighbour_value", "M", "z1", lambda: M_VALUES["w1"] * M_VALUES["x1"] + M_VALUES["w1"] * M_VALUES["x2"]
+     + M_VALUES["b1"]),
+    ("decimal_slip", "M", "z2", lambda: M_VALUES["v"] * M["h"] / 10 + M_VALUES["c"]),
+    ("decimal_slip", "M", "dL/dw1", lambda: 100 * M["dL/dw1"]),
+    ("learning_rate_twice", "M", "next.w1", lambda: M_VALUES["w1"] - ETA * ETA * M["dL/dw1"]),
+    ("learning_rate_twice", "M", "next.v", lambda: M_VALUES["v"] - ETA * ETA * M["dL/dv"]),
+    ("wrong_target", "M", "dL/dp", lambda: -2 * (0.0 - M["p"])),
+    ("transposed_weight", "D", "dL/da1_1", lambda: D["d2_1"] * D_W2[0][0] + D["d2_2"] * D_W2[0][1]),
+    ("path_omitted", "D", "dL/da1_1", lambda: D["d2_1"] * D_W2[0][0]),
     ("sign_error", "M", "p", lambda: -M["p"]),
 ]
 
@@ -103,7 +143,7 @@ def test_every_mistake_in_the_catalogue_has_a_case() -> None:
 
 
 def graded_part(which: str, quantity: str, value: float) -> PartResult:
-    problem = m_problem() if which == "M" else b_problem()
+    problem = {"M": m_problem, "B": b_problem, "D": d_problem}[which]()
     pid = problem["id"]
     return parts(grade_answers(load_set(problem), {pid: {quantity: value}}), pid)[quantity]
 
