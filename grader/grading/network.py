@@ -157,10 +157,12 @@ def _mistake_gap(problem: NetworkProblem, q: Quantity) -> float:
         reference = problem.cache.get("reference_key")
         if reference is None:
             leaves = variant_leaves(problem, "check", "reference")
-            reference = problem.cache["reference_key"] = (leaves, solve(problem, leaves))
-        leaves, key = reference
+            key = solve(problem, leaves)
+            search = MistakeSearch(problem, leaves, Overrides(), key, key, max_steps=10**9)
+            reference = problem.cache["reference_key"] = (leaves, key, search)
+        leaves, key, search = reference
         right = key.value(q)
-        values = mistaken_values(problem, leaves, key, [q])[q.name]
+        values = mistaken_values(problem, leaves, key, [q], search)[q.name]
         usable = right != 0 and math.isfinite(right)
         found = gaps[q.name] = min((abs(n.value - right) / abs(right) for n in values if usable), default=math.inf)
     return found
@@ -193,6 +195,8 @@ class _Judge:
         self.results: dict[str, PartResult] = {}
         self._slips: dict[str, list[str]] = {}
         self._frontier: dict[str, list[str]] = {}
+        self._roots: dict[str, list[str]] = {}
+        self._copies: dict[float, list[str]] | None = None
 
     @property
     def carried(self) -> Carried:
@@ -319,6 +323,9 @@ class _Judge:
 
     def roots(self, name: str) -> list[str]:
         """Where a slip that ``name`` carries started: itself when it is wrong on its own."""
+        known = self._roots.get(name)
+        if known is not None:
+            return known
         found = self.results.get(name)
         if found is None or found.verdict is not Verdict.FOLLOW_THROUGH:
             return [name]
@@ -327,6 +334,7 @@ class _Judge:
             for r in self.roots(n):
                 if r not in out:
                     out.append(r)
+        self._roots[name] = out
         return out
 
     def frontier(self, q: Quantity) -> list[str]:
@@ -377,11 +385,19 @@ class _Judge:
                 return True
             if value == 1 and not is_close(1.0, right, tol):
                 return True
-            for other, x in self.answered.items():
-                if other != n and x == value and value != 0 and \
-                        not is_close(right, key.value(self.problem.quantities[other]), tol):
-                    return True
+            if value != 0:
+                for other in self.copies().get(value, ()):
+                    if other != n and not is_close(right, key.value(self.problem.quantities[other]), tol):
+                        return True
         return False
+
+    def copies(self) -> dict[float, list[str]]:
+        """The answers by value, to find an answer copied from another."""
+        if self._copies is None:
+            self._copies = {}
+            for name, x in self.answered.items():
+                self._copies.setdefault(x, []).append(name)
+        return self._copies
 
 
 def _generic_feedback(value: float, expected: float, tol: Tolerance) -> str:

@@ -481,14 +481,15 @@ def choose(candidates: list[Named], value: float, own: float, right: float, star
 
 
 def mistaken_values(problem: NetworkProblem, leaves: dict[int, float], key: World,
-                    only: list[Quantity] | None = None) -> dict[str, list[Named]]:
+                    only: list[Quantity] | None = None, search: MistakeSearch | None = None) -> dict[str, list[Named]]:
     """For each asked quantity (or each of ``only``), the values the catalogued mistakes give it in the key's world.
 
     What an instructor's tolerance must not accept (SPEC 6.1.6): every distinct explanation's value,
     each once; a value equal to the key's is left out, and so is the sign slip of an update (``next.*``
     is judged on its step: its sign slip is ``update_wrong_sign``).
     """
-    search = MistakeSearch(problem, leaves, Overrides(), key, key, max_steps=10**9)
+    if search is None:
+        search = MistakeSearch(problem, leaves, Overrides(), key, key, max_steps=10**9)
     tape = problem.tape
     assert tape is not None
     out: dict[str, list[Named]] = {}
