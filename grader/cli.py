@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from grader.grading.answers import read_answers_file
+from grader.grading.audit import audit
 from grader.grading.grade import grade
 from grader.key import answer_key
 from grader.problemset.loader import load_problem_set_file
@@ -42,9 +43,11 @@ def _check(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     ps = load_problem_set_file(args.problem_set)
+    audit(ps)
     for w in ps.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    print(f"{args.problem_set}: ok ({len(ps.problems)} problems, {ps.max_score:g} points)")
+    count = len(ps.problems)
+    print(f"{args.problem_set}: ok ({count} problem{'' if count == 1 else 's'}, {ps.max_score:g} points)")
     return 0
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from grader.grading.audit import audit
 from grader.key import answer_key, problem_view
 from grader.problemset.loader import load_problem_set
 from grader.problemset.source import InputError, ProblemSetError
@@ -63,6 +64,7 @@ def check_and_summarize(text: str, file: str) -> SetSummary:
     Raises ``ProblemSetError`` for a broken file, including text that cannot be stored (a lone surrogate).
     """
     ps = load_problem_set(text, file)
+    audit(ps)  # the instructor's warnings of SPEC 6.1.6, within the same bounds as the loading
     summary = SetSummary(id=ps.id, title=ps.title, max_score=ps.max_score, warnings=tuple(ps.warnings),
                          problems=tuple({"id": p.id, "title": p.title, "kind": p.kind, "max_score": p.max_score}
                                         for p in ps.problems))
