@@ -199,7 +199,7 @@ def test_validate_reports_ok_and_warnings(tmp_path: Path, capsys: Any, monkeypat
     path.write_text(make_network_set({**SPEC_Q1, "params": {**SPEC_Q1["params"], "w9": 1.0}}), encoding="utf-8")
     code, out, err = run_cli(capsys, monkeypatch, "validate", str(path))
     assert code == 0
-    assert "ok" in out and "1 problems" in out and "14 points" in out
+    assert "ok" in out and "1 problem," in out and "14 points" in out
     assert "warning:" in err and "w9" in err
 
 

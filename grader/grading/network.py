@@ -378,7 +378,10 @@ class _Judge:
     def degenerate(self, q: Quantity) -> bool:
         """Whether a follow-through rests on an answer of 0, 1 or a copy where the key has none (SPEC 6.1.5)."""
         key = self.key
-        for n in self.slips(q):
+        resting = list(self.slips(q))
+        for n in list(resting):  # and what those carry from further back
+            resting += [r for r in self.roots(n) if r not in resting]
+        for n in resting:
             value, right = self.answered[n], key.value(self.problem.quantities[n])
             tol = self.problem.tolerance_for(n)
             if value == 0 and not is_close(0.0, right, tol):

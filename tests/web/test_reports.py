@@ -90,6 +90,27 @@ def test_class_results_count_verdicts_mistakes_and_follow_through(env: Env, cour
         assert class_results(session, problem_set=problem_set).behind == 2
 
 
+#: q1's z written as 0 and carried forward exactly: follow-through resting on a 0 (SPEC 6.1.5)
+ZERO_CARRIED = {"q1": {"z": 0, "p": 0.5, "L": 0.125, "dL/dw": -0.25}, "q2": {"z": -2.0, "h": 0.0}}
+
+
+def test_class_results_list_degenerate_follow_through_for_review(env: Env, course: Course) -> None:
+    _submit(env, course.alice, "alice", TINY_ANSWERS)
+    _submit(env, course.bob, "bob", ZERO_CARRIED)
+    env.wait()
+    with env.factory() as session:
+        problem_set = get_set(session, name="tiny-net")
+        assert problem_set is not None
+        results = class_results(session, problem_set=problem_set)
+    assert results.degenerate == [("bob", "q1: L"), ("bob", "q1: dL/dw"), ("bob", "q1: p")]
+    from tests.web.test_pages import _sign_in
+
+    _sign_in(env.client, course.prof)
+    page = env.client.get("/sets/tiny-net/results")
+    assert page.status_code == 200
+    assert "resting on 0, 1 or a copied value" in page.text and "<td>bob</td>" in page.text
+
+
 def test_class_results_of_a_set_nobody_answered(env: Env, course: Course) -> None:
     with env.factory() as session:
         problem_set = get_set(session, name="tiny-net")

@@ -253,6 +253,8 @@ class ClassResults:
     quantities: list[QuantityStats]
     mistakes: list[MistakeCount]
     follow_through: int  # parts credited for carrying an earlier slip forward
+    # follow-through resting on an answer of 0, 1 or a copied value (SPEC 6.1.5): (student, "q1: dL/dw1"), to review
+    degenerate: list[tuple[str, str]] = field(default_factory=list)
 
 
 def class_results(session: Session, *, problem_set: ProblemSet, top: int = 10) -> ClassResults:
@@ -270,7 +272,9 @@ def class_results(session: Session, *, problem_set: ProblemSet, top: int = 10) -
     mistakes: Counter[str] = Counter()
     places: dict[str, Counter[str]] = {}
     examples: dict[str, str] = {}
-    for submission in latest.values():
+    degenerate: list[tuple[str, str]] = []
+    names = {u.id: u.name for u in session.scalars(select(User).where(User.id.in_(list(latest))))} if latest else {}
+    for student_id, submission in latest.items():
         grade = grades.get(submission.id)
         if grade is None:
             continue
@@ -287,6 +291,8 @@ def class_results(session: Session, *, problem_set: ProblemSet, top: int = 10) -
                 verdict = str(part.get("verdict"))
                 if verdict in entry.counts:
                     entry.counts[verdict] += 1
+                if part.get("flag") == "degenerate":
+                    degenerate.append((names.get(student_id, str(student_id)), _place(*key)))
                 name = part.get("misconception")
                 if name:
                     mistakes[name] += 1
@@ -301,7 +307,7 @@ def class_results(session: Session, *, problem_set: ProblemSet, top: int = 10) -
         quantities=quantities,
         mistakes=[MistakeCount(name, count, places[name].most_common(), examples[name])
                   for name, count in mistakes.most_common(top)],
-        follow_through=sum(s.counts["follow_through"] for s in quantities))
+        follow_through=sum(s.counts["follow_through"] for s in quantities), degenerate=sorted(degenerate))
 
 
 def _place(problem: str, quantity: str) -> str:
