@@ -154,6 +154,25 @@ def solve(problem: NetworkProblem, leaves: Mapping[int, float],
         return world
     loss = problem.loss
     sgd_first = optimizer.kind == "sgd" and not optimizer.weight_decay
+    if sgd_first and problem.steps == 1 and not problem.gradients_after_last:
+        # one plain gradient step, the common homework: no optimizer state, no reverse pass after it
+        eta = optimizer.lr
+        written_params = overrides.params.get(1, {})
+        stepped_leaves = dict(leaves)
+        slot_of, init = tape.slot_of, tape.init
+        for p in problem.params:
+            slot = slot_of[p]
+            stepped = update(leaves.get(slot, init[slot]), eta, grads[slot])
+            if p in written_params:
+                recorded[f"next.{p}"] = stepped
+                stepped = written_params[p]
+            stepped_leaves[slot] = stepped
+        recorded_slots = {}
+        after = After(forward(tape, stepped_leaves, overrides.nodes.get(1) or None, recorded_slots, forward_hook))
+        recorded.update({f"next.{tape.name_of[s]}": x for s, x in recorded_slots.items()})
+        world.after.append(after)
+        world.next_values = after.values
+        return world
     params = {p: leaves.get(tape.slot_of[p], tape.init[tape.slot_of[p]]) for p in problem.params}
     m = dict.fromkeys(problem.params, 0.0)
     v = dict.fromkeys(problem.params, 0.0)
