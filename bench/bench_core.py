@@ -167,15 +167,15 @@ def main() -> None:
     print(f"3-2-1 network, gradients only: {grad_rate:,.0f}/s ({grad_micros:.1f} us)")
     adam = load_problem_set(NET_321.replace("learning_rate: 0.5", "optimizer: {adam: {lr: 0.01}}\n    steps: 3")
                             .replace("next.L]", "next.L, step3.w2_11, step3.L]"), "bench-adam").problems[0]
-    batch = load_problem_set(NET_321.replace("inputs: {x1: 1.0, x2: 0.5, x3: -1.0}",
+    batched = load_problem_set(NET_321.replace("inputs: {x1: 1.0, x2: 0.5, x3: -1.0}",
                                              "inputs: {x1: [1.0, 0.3, -0.2, 0.8], x2: [0.5, -1.0, 0.4, 0.1], "
                                              "x3: [-1.0, 0.2, 0.6, -0.5]}")
                              .replace("targets: {y: 1.0}", "targets: {y: [1.0, 0.0, 1.0, 0.0]}")
                              .split("    ask:")[0], "bench-batch").problems[0]
-    assert isinstance(adam, NetworkProblem) and isinstance(batch, NetworkProblem)
+    assert isinstance(adam, NetworkProblem) and isinstance(batched, NetworkProblem)
     adam_rate, adam_micros = per_second(key_fn(adam), args.seconds)
     print(f"3-2-1 network, 3 Adam steps: {adam_rate:,.0f} keys/s ({adam_micros:.1f} us per key)")
-    batch_rate, batch_micros = per_second(key_fn(batch), args.seconds)
+    batch_rate, batch_micros = per_second(key_fn(batched), args.seconds)
     print(f"3-2-1 network, a batch of 4 (mean): {batch_rate:,.0f} keys/s ({batch_micros:.1f} us per key)")
     torch_micros = torch_321(args.seconds)
     if torch_micros is None:
