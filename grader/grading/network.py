@@ -17,7 +17,7 @@ from grader.grading.numeric import (
     relative_error,
 )
 from grader.grading.result import PartResult, Verdict
-from grader.grading.rounding import Habit, allowance, is_slip, read_digits, width
+from grader.grading.rounding import Habit, allowance, is_slip, protected_unit, read_digits, width
 from grader.grading.search import MistakeSearch, mistaken_values
 from grader.grading.steps import ROUNDING_SLACK, TOO_FEW_DIGITS, last_digit_unit, too_few_digits
 from grader.problemset.model import NetworkProblem, Quantity, Tolerance, ToleranceMode
@@ -219,6 +219,8 @@ class _Judge:
             return False
         tol = self.problem.tolerance_for(q.name)
         unit = self.units[q.name] if q.name in self.units else last_digit_unit(raw)
+        if value == 0 and isinstance(raw, float) and unit is not None:
+            unit = min(unit, protected_unit(reference))  # 0.0000 read as a float keeps no digits: as if written so
         diff = abs(value - reference)
         if start is None:
             if diff > width(tol, reference) + allowance(tol, unit, reference) + bound:

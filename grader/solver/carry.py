@@ -300,16 +300,20 @@ def _reads(step: Step) -> tuple[tuple[bool, ...], bool]:
     assert func is not None and func.partials is not None
     found = _READS.get((func.name, len(step.args)))
     if found is None:
-        point = [0.37 + 0.11 * k for k in range(len(step.args))]
-        try:
-            out = float(func.value(*point)) if func.value is not None else 0.5
-            base = func.partials(point, out)
-            reads = []
-            for k in range(len(point)):
-                moved = list(point)
-                moved[k] += 0.013
-                reads.append(func.partials(moved, out) != base)
-            found = (tuple(reads), func.partials(point, out + 0.013) != base)
+        reads = [False] * len(step.args)
+        reads_out = False
+        try:  # at points of both signs: a derivative that is constant on each side (relu) still reads its input
+            for start in (0.37, -0.61, 2.3, -1.7):
+                point = [start + 0.11 * k for k in range(len(step.args))]
+                out = float(func.value(*point)) if func.value is not None else 0.5
+                base = func.partials(point, out)
+                for k in range(len(point)):
+                    for moved_to in (point[k] + 0.013, -point[k]):
+                        moved = list(point)
+                        moved[k] = moved_to
+                        reads[k] = reads[k] or func.partials(moved, out) != base
+                reads_out = reads_out or func.partials(point, out + 0.013) != base
+            found = (tuple(reads), reads_out)
         except (ValueError, ZeroDivisionError, OverflowError):
             found = (tuple(True for _ in step.args), True)
         _READS[(func.name, len(step.args))] = found

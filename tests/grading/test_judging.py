@@ -237,3 +237,11 @@ def test_follow_through_resting_on_a_copied_value_is_flagged() -> None:
 def test_an_ordinary_follow_through_is_not_flagged() -> None:
     got = graded(slipped_in_dz3())
     assert got["dL/dw1"].flag is None and "flag" not in got["dL/dw1"].to_dict()
+
+
+def test_a_yaml_float_zero_for_a_key_that_rounds_to_zero_is_correct() -> None:
+    small = {**DEFAULT_Q1, "given": {"x1": 1e-4, "x2": 0.0, "y": 1.0}}
+    key = key_of(small)
+    assert abs(key["dL/dw1"]) < 5e-5
+    got = graded({"dL/dw1": 0.0}, given=small["given"], ask=["dL/dw1"])  # 0.0000 in the YAML file
+    assert got["dL/dw1"].verdict is Verdict.CORRECT

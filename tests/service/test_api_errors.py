@@ -158,3 +158,12 @@ def test_pages_answer_an_out_of_range_id_with_not_found(env: Env, course: Course
 def test_an_address_that_is_not_utf8_is_refused_with_where(env: Env, course: Course, url: str) -> None:
     body = assert_error(env.client.get(url, headers=auth(course.prof)), 422)
     assert "not UTF-8" in body["detail"] and "byte" in body["detail"]
+
+
+def test_an_unknown_query_parameter_is_refused_with_its_name(env: Env, course: Course) -> None:
+    refused = env.client.get("/api/v1/sets/tiny-net/source?verison=1", headers=auth(course.prof))
+    assert refused.status_code == 422
+    body = refused.json()
+    assert "unknown query parameter 'verison'" in body["detail"] and "version" in body["detail"]
+    ErrorOut.model_validate(body)
+    assert env.client.get("/api/v1/sets/tiny-net/source?version=1", headers=auth(course.prof)).status_code == 200

@@ -73,3 +73,14 @@ def test_a_zero_local_derivative_carries_nothing() -> None:
     written = {"z1": key.value(p.quantities["z1"])}
     out = carry(p, solve(p, {}, written), {"z1": 1e-3}, lambda x: 0.0, {"h1", "z3"})
     assert out.footing["h1"] == 0 and out.bound["h1"] == 0  # relu is off: z1's digits cannot reach h1
+
+
+def test_a_derivative_constant_on_each_side_still_reads_its_input() -> None:
+    """relu' is 1 or 0: a slip in z that crosses 0 changes the gradient, so the gradient rests on z."""
+    spec = {**SPEC_Q1, "forward": {**SPEC_Q1["forward"], "h1": "relu(z1)"}}
+    p = load_set(spec).problems[0]
+    assert isinstance(p, NetworkProblem)
+    key = solve(p, {})
+    written = {"z1": key.value(p.quantities["z1"]), "dL/dh1": key.value(p.quantities["dL/dh1"])}
+    out = carry(p, solve(p, {}, written), dict.fromkeys(written, 0.0), lambda x: 0.0, {"dL/dw1"})
+    assert out.footing["dL/dw1"] & 1  # bit 0: z1

@@ -6,14 +6,14 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.service import setload
 from grader.service.db import make_engine, make_sessionmaker
 from grader.service.dispatch import CeleryDispatcher, Dispatcher, InProcessDispatcher
-from grader.service.errors import Unavailable
+from grader.service.errors import Invalid, Unavailable
 from grader.service.settings import Settings
 from grader.service.sweep import Sweeper
 from grader.web.pages import router as pages_router
@@ -33,6 +33,25 @@ def make_dispatcher(service_settings: Settings, factory: sessionmaker[Session], 
     from workers.app import make_celery
 
     return CeleryDispatcher(make_celery(service_settings), background=background)
+
+
+def known_query(request: Request) -> None:
+    """Refuse query parameters an operation does not take (a typo such as ?enrol=... would be ignored)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known: set[str] = set()
+    stack = [dependant]
+    while stack:  # the operation's own query parameters and those of its dependencies
+        current = stack.pop()
+        known.update(p.alias for p in current.query_params)
+        stack.extend(current.dependencies)
+    unknown = sorted(k for k in request.query_params if k not in known)
+    if unknown:
+        takes = ", ".join(sorted(known)) if known else "none"
+        raise Invalid(f"unknown query parameter {unknown[0]!r}{' and more' if len(unknown) > 1 else ''} "
+                      f"(this operation takes: {takes})", field=unknown[0])
 
 
 def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | None = None) -> FastAPI:
@@ -69,7 +88,7 @@ def create_app(settings: Settings | None = None, *, dispatcher: Dispatcher | Non
                               "'Authorization: Bearer <token>' (tokens come from `grader user add`).")
     app.state.service = service
     errors.install(app)
-    api = APIRouter(prefix=API_PREFIX, responses=errors.API_ERRORS)
+    api = APIRouter(prefix=API_PREFIX, responses=errors.API_ERRORS, dependencies=[Depends(known_query)])
     for module in (users, sets, students, submissions, regrades, grades):
         api.include_router(module.router)
     app.include_router(api)
