@@ -301,9 +301,7 @@ def _key_point(space: Space, key: Expr, index_values: dict[str, int], ints: dict
         e_value = Fraction(rng.randint(2, 1 << _BITS), rng.randint(1, 1 << _BITS))
         ev = ExactEvaluator(space, env, exp_values, e_value)
         try:
-            for name, body in space.defines.items():
-                env[name] = ev.value(body)
-            for family, (formal, body) in space.family_defines.items():
+            for family, (formal, body) in space.family_defines.items():  # before the plain defines that sum them
                 for element in space.elements(family):
                     saved = {k: env.get(k) for k in formal}
                     env.update(zip(formal, element, strict=True))
@@ -313,6 +311,8 @@ def _key_point(space: Space, key: Expr, index_values: dict[str, int], ints: dict
                             env.pop(k, None)
                         else:
                             env[k] = v
+            for name, body in space.defines.items():
+                env[name] = ev.value(body)
             return ExactPoint(env, exp_values, e_value, ev.value(key))
         except ZeroDivisionError:
             continue

@@ -386,8 +386,7 @@ class Program:
             else:
                 env[name] = B.num(Fraction(v)) if B.name == "mp" else float(v)
         s = State(env, trace)
-        for name, fn in self.define_fns:
-            env[name] = fn(s)
+        # families first: a plain define may sum over a family (yhat: sum(v_n*z_n, n, 1, 2)), never the reverse
         for fam, formal, fn in self.family_fns:
             saved: dict[str, Any] = {k: env.get(k) for k in formal}
             for element in self.space.elements(fam):
@@ -398,6 +397,8 @@ class Program:
                     env.pop(k, None)
                 else:
                     env[k] = v
+        for name, fn in self.define_fns:
+            env[name] = fn(s)
         s.kink = False
         s.work = 0
         if s.trace is not None:
@@ -585,10 +586,10 @@ def _real_names(space: Space) -> set[str]:
         if not domain.integer:
             real.update(space.element(fam, e) for e in space.elements(fam))
             real.update(n for n in space.symbols() if space.split(n) is not None and space.split(n)[0] == fam)  # type: ignore[index]
-    for name, body in space.defines.items():
-        if any(isinstance(n, Sym) and n.name in real for n in walk(body)):
-            real.add(name)
     for fam, (_, body) in space.family_defines.items():
         if any(isinstance(n, Sym) and n.name in real for n in walk(body)):
             real.update(n for n in space.symbols() if space.split(n) is not None and space.split(n)[0] == fam)  # type: ignore[index]
+    for name, body in space.defines.items():
+        if any(isinstance(n, Sym) and n.name in real for n in walk(body)):
+            real.add(name)
     return real

@@ -192,6 +192,7 @@ def _defines(raw: Any, ctx: Context, space: Space) -> None:
         parsed[name] = tree
     for name, (family, formal) in family_formal.items():
         space.family_defines[family] = (formal, parsed.pop(name))
+    space.family_defines = _ordered_families(space, ctx)
     space.defines = _ordered(parsed, space, ctx)
 
 
@@ -209,6 +210,38 @@ def _ordered(defines: dict[str, Expr], space: Space, ctx: Context) -> dict[str, 
             ctx.fail(f"these defines refer to each other in a circle: {', '.join(cycle)}", "define", cycle[0])
         for n in ready:
             out[n] = defines[n]
+    return out
+
+
+def _ordered_families(space: Space, ctx: Context) -> dict[str, tuple[tuple[str, ...], Expr]]:
+    """The family defines in an order where each comes after the families it uses; fail on a cycle.
+
+    Families are bound before the plain defines (which may sum over them, ``yhat: sum(v_n*z_n, n, 1, 2)``);
+    a family may not use a plain define, so that order always exists.
+    """
+    families = space.family_defines
+    uses: dict[str, set[str]] = {}
+    for family, (_, body) in families.items():
+        found = set()
+        for node in walk(body):
+            if isinstance(node, Sym):
+                split = space.split(node.name)
+                if split is not None and split[0] in families and split[0] != family:
+                    found.add(split[0])
+        uses[family] = found
+    for family, (_, body) in families.items():
+        for node in walk(body):
+            split = space.split(node.name) if isinstance(node, Sym) else None
+            if split is not None and split[0] == family:
+                ctx.fail(f"the define of {family} refers to {family} itself", "define", family)
+    out: dict[str, tuple[tuple[str, ...], Expr]] = {}
+    while len(out) < len(families):
+        ready = [f for f in families if f not in out and uses[f] <= set(out)]
+        if not ready:
+            cycle = sorted(f for f in families if f not in out)
+            ctx.fail(f"these defines refer to each other in a circle: {', '.join(cycle)}", "define", cycle[0])
+        for f in ready:
+            out[f] = families[f]
     return out
 
 
