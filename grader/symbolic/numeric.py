@@ -34,6 +34,7 @@ MAX_WORK = 100_000  # sum terms per evaluation
 DEADLINE_NODES = 64  # tree nodes evaluated, at most, between two tests of the deadline inside a sum
 MP_MAX_EXP = 1e6  # |x| beyond which mpmath's exp is refused (the result would need a huge exponent)
 MP_MAX_BITS = 1e7  # |b*log2(a)| beyond which a**b is refused
+MP_MAX_FACTORIAL = 1e7  # |x| beyond which mpmath's x! and binomial(n, k) are refused
 
 #: the errors that mean "this formula has no value here"
 ARITHMETIC = (ArithmeticError, ValueError, TypeError)
@@ -112,6 +113,33 @@ class FloatBackend:
     def cos(self, x: Any) -> Any:
         return math.cos(x)
 
+    def tan(self, x: Any) -> Any:
+        return math.tan(x)
+
+    def asin(self, x: Any) -> Any:
+        return math.asin(x)
+
+    def acos(self, x: Any) -> Any:
+        return math.acos(x)
+
+    def atan(self, x: Any) -> Any:
+        return math.atan(x)
+
+    def asinh(self, x: Any) -> Any:
+        return math.asinh(x)
+
+    def acosh(self, x: Any) -> Any:
+        return math.acosh(x)
+
+    def atanh(self, x: Any) -> Any:
+        return math.atanh(x)
+
+    def factorial(self, x: Any) -> Any:
+        return library.factorial_value(x)
+
+    def binomial(self, n: Any, k: Any) -> Any:
+        return library.binomial_value(n, k)
+
     def finite(self, x: Any) -> bool:
         return isinstance(x, float | int) and math.isfinite(x)
 
@@ -188,6 +216,47 @@ class MpBackend:
 
     def cos(self, x: Any) -> Any:
         return self.ctx.cos(x)
+
+    def tan(self, x: Any) -> Any:
+        return self.ctx.tan(x)
+
+    def asin(self, x: Any) -> Any:
+        if abs(x) > 1:
+            raise ValueError("asin of a number outside [-1, 1]")
+        return self.ctx.asin(x)
+
+    def acos(self, x: Any) -> Any:
+        if abs(x) > 1:
+            raise ValueError("acos of a number outside [-1, 1]")
+        return self.ctx.acos(x)
+
+    def atan(self, x: Any) -> Any:
+        return self.ctx.atan(x)
+
+    def asinh(self, x: Any) -> Any:
+        return self.ctx.asinh(x)
+
+    def acosh(self, x: Any) -> Any:
+        if x < 1:
+            raise ValueError("acosh of a number below 1")
+        return self.ctx.acosh(x)
+
+    def atanh(self, x: Any) -> Any:
+        if abs(x) >= 1:
+            raise ValueError("atanh of a number outside (-1, 1)")
+        return self.ctx.atanh(x)
+
+    def factorial(self, x: Any) -> Any:
+        if abs(x) > MP_MAX_FACTORIAL:
+            raise OverflowError("factorial too large")
+        if x == int(x) and x < 0:
+            raise ValueError("the factorial of a negative whole number is undefined")
+        return self.ctx.gamma(x + 1)
+
+    def binomial(self, n: Any, k: Any) -> Any:
+        if abs(n) > MP_MAX_FACTORIAL or abs(k) > MP_MAX_FACTORIAL:
+            raise OverflowError("binomial too large")
+        return self.ctx.binomial(n, k)
 
     def finite(self, x: Any) -> bool:
         return isinstance(x, self.ctx.mpf) and bool(self.ctx.isfinite(x))
@@ -329,13 +398,40 @@ def _sech(B: Backend, s: State, sid: int, site: Site, u: Any) -> Any:
     return 1 / B.cosh(u)
 
 
+def _sec(B: Backend, s: State, sid: int, site: Site, u: Any) -> Any:
+    return 1 / B.cos(u)
+
+
+def _csc(B: Backend, s: State, sid: int, site: Site, u: Any) -> Any:
+    return 1 / B.sin(u)
+
+
+def _cot(B: Backend, s: State, sid: int, site: Site, u: Any) -> Any:
+    return B.cos(u) / B.sin(u)
+
+
+def _log(B: Backend, s: State, sid: int, site: Site, u: Any, base: Any = None) -> Any:
+    if base is None:
+        return B.log(u)
+    if base <= 0 or base == 1:
+        raise ValueError("a logarithm's base must be positive and not 1")
+    return B.log(u) / B.log(base)
+
+
+def _binomial(B: Backend, s: State, sid: int, site: Site, n: Any, k: Any) -> Any:
+    return B.binomial(n, k)
+
+
 IMPLS: dict[str, Impl] = {
     "sigmoid": _sigmoid, "tanh": _smooth("tanh"), "relu": _relu, "leaky_relu": _leaky, "prelu": _leaky,
-    "elu": _elu, "softplus": _softplus, "exp": _smooth("exp"), "log": _smooth("log"),
+    "elu": _elu, "softplus": _softplus, "exp": _smooth("exp"), "log": _log,
     "sqrt": _smooth("sqrt"), "abs": _abs, "sign": _sign, "max": _extreme(max), "min": _extreme(min),
     "huber": _huber, "hinge": _hinge, "Heaviside": _heaviside, "KroneckerDelta": _kronecker,
     "sin": _smooth("sin"), "cos": _smooth("cos"), "sinh": _smooth("sinh"), "cosh": _smooth("cosh"),
-    "sech": _sech, "relu6": _relu6,
+    "sech": _sech, "relu6": _relu6, "tan": _smooth("tan"), "sec": _sec, "csc": _csc, "cot": _cot,
+    "asin": _smooth("asin"), "acos": _smooth("acos"), "atan": _smooth("atan"), "asinh": _smooth("asinh"),
+    "acosh": _smooth("acosh"), "atanh": _smooth("atanh"), "factorial": _smooth("factorial"),
+    "binomial": _binomial,
 }
 #: functions whose value has a kink or jump, i.e. that make regions
 KINKED = {"relu", "leaky_relu", "prelu", "elu", "relu6", "abs", "sign", "max", "min", "huber", "hinge",

@@ -17,7 +17,8 @@ _GREEK_NAMES = set(GREEK.values())
 _LATEX_CMP = {"<": "<", "<=": r"\le", ">": ">", ">=": r"\ge", "==": "=", "!=": r"\ne"}
 _LATEX_FUNCS = {"tanh": r"\tanh", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "sinh": r"\sinh",
                 "cosh": r"\cosh", "max": r"\max", "min": r"\min", "sigmoid": r"\sigma", "sign": r"\operatorname{sgn}",
-                "relu": r"\operatorname{ReLU}", "sech": r"\operatorname{sech}"}
+                "relu": r"\operatorname{ReLU}", "sech": r"\operatorname{sech}", "tan": r"\tan", "sec": r"\sec",
+                "csc": r"\csc", "cot": r"\cot", "asin": r"\arcsin", "acos": r"\arccos", "atan": r"\arctan"}
 
 
 def _decimal(v: Fraction) -> str | None:
@@ -123,6 +124,12 @@ def to_latex(node: Expr) -> str:
             return rf"\sqrt{{{to_latex(a)}}}"
         case Call(func="abs", args=(a,)):
             return rf"\left|{to_latex(a)}\right|"
+        case Call(func="log", args=(a, b)):
+            return rf"\log_{{{to_latex(b)}}}\left({to_latex(a)}\right)"
+        case Call(func="binomial", args=(n, k)):
+            return rf"\binom{{{to_latex(n)}}}{{{to_latex(k)}}}"
+        case Call(func="factorial", args=(a,)):
+            return f"{_wrap_latex(a, 5)}!"
         case Call(func="KroneckerDelta", args=(i, j)) if _short_index(i) and _short_index(j):
             return rf"\delta_{{{to_latex(i)}{to_latex(j)}}}"
         case Call(func=f, args=args):
