@@ -2,8 +2,8 @@
 
 - ``functions``: unknown differentiable functions and their parameters (``g: (w,)``). ``g(w)``,
   ``g``, ``g'(w)``, ``dg/dw``, ``\\frac{\\partial g}{\\partial w}`` are read as calls of ``g`` and of its
-  derivatives. A derivative is a call whose name is the function's followed by ``'`` and the positions
-  of the parameters it is taken by: ``g'0`` is dg/dw, ``g'00`` is d²g/dw², ``h'01`` is d²h/(du dv).
+  derivatives. A derivative is a call whose name is the function's followed by ``'`` and the
+  parameters it is taken by: ``g'w`` is dg/dw, ``g'w,w`` is d²g/dw², ``h'u,v`` is d²h/(du dv).
 - ``valued``: library function names that a define gives a value (``define: {sigma: sigmoid(x)}``):
   ``σ(1 - σ)`` is then a product, ``σ(x)`` still a call.
 - ``aliases``: spellings of the course (``a_i^L``, ``\\hat{y}``) and the problem's names they stand for;
@@ -24,20 +24,18 @@ if TYPE_CHECKING:
     from grader.expr.parser import Token
 
 PRIME = "'"
-_DERIVATIVE = re.compile(r"^(.+)'([0-9]+)$")
+def derivative_name(function: str, by: tuple[str, ...], params: tuple[str, ...]) -> str:
+    """The call name of the derivative of ``function`` (of ``params``) by the parameters ``by``."""
+    ordered = sorted(by, key=params.index)
+    return f"{function}{PRIME}{','.join(ordered)}"
 
 
-def derivative_name(function: str, positions: tuple[int, ...]) -> str:
-    """The call name of the derivative of ``function`` by the parameters at ``positions``."""
-    return f"{function}{PRIME}{''.join(str(p) for p in sorted(positions))}"
-
-
-def split_derivative(name: str) -> tuple[str, tuple[int, ...]]:
-    """``g'01`` -> ("g", (0, 1)); ``g`` -> ("g", ())."""
-    m = _DERIVATIVE.match(name)
-    if m is None:
+def split_derivative(name: str) -> tuple[str, tuple[str, ...]]:
+    """``h'u,v`` -> ("h", ("u", "v")); ``g`` -> ("g", ())."""
+    function, prime, by = name.partition(PRIME)
+    if not prime or not function or not by:
         return name, ()
-    return m.group(1), tuple(int(c) for c in m.group(2))
+    return function, tuple(by.split(","))
 
 
 Pattern = tuple[tuple[tuple[str, str, str | None], ...], str, str | None]  # tokens, target, index letter

@@ -455,7 +455,7 @@ class Parser:
             raise ExpressionError(f"{name} has {len(params)} parameters; write which one the derivative is by, "
                                   f"e.g. d{name}/d{params[0]}", t.pos)
         args = self.unknown_args(name, t)
-        func = derivative_name(name, (0,) * primes) if primes else name
+        func = derivative_name(name, params * primes, params) if primes else name
         return Call(func, args, t.pos)
 
     def unknown_args(self, name: str, t: Token) -> tuple[Expr, ...]:
@@ -553,7 +553,7 @@ class Parser:
         else:
             args = tuple(Sym(p, start.pos) for p in params)
         self.i = j
-        return Call(derivative_name(name, (params.index(wrt),)), args, start.pos)
+        return Call(derivative_name(name, (wrt,), params), args, start.pos)
 
     def name(self) -> Expr:
         t = self.advance()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from grader.expr.nodes import ONE, ZERO, BinOp, Call, Compare, Cond, Expr, Logic, Neg, Num, Piecewise, Sum, Sym
+from grader.expr.notation import derivative_name, split_derivative
 from grader.symbolic.numeric import with_defaults
 from grader.symbolic.simplify import Simplifier, binop, kronecker, negate, rename_indices
 from grader.symbolic.space import Space
@@ -132,6 +133,10 @@ class Differentiator:
 
     def partial(self, func: str, args: tuple[Expr, ...], k: int) -> Expr:
         """The partial derivative of ``func(*args)`` with respect to argument ``k``."""
+        unknown, by = split_derivative(func)
+        if unknown in self.space.functions:  # d/dw g'(w) = g''(w): a call of the derivative
+            params = self.space.functions[unknown]
+            return Call(derivative_name(unknown, (*by, params[k]), params), args)
         u = args[0]
         one_minus = binop("-", ONE, _call(func, u)) if func in ("sigmoid",) else ZERO
         if func == "sigmoid":

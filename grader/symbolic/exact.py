@@ -256,7 +256,8 @@ def exact_compare(space: Space, key: Expr, student: Expr, indices: list[str], bu
         return None
     continuous = bool(real_names or elements)
     repeats = (POINTS if len(combos) == 1 else 1) if continuous else 1
-    plan = [(c, i) for c in combos for i in ints for _ in range(repeats)]
+    plan = [(c, i) for c in combos for i in ints for _ in range(repeats)
+            if _within_limits(space, dict(zip(indices, c, strict=True)) | dict(zip(integer_names, i, strict=True)))]
     cache = {} if cache is None else cache
     compared = 0
     for k, (combo, values) in enumerate(plan):
@@ -280,6 +281,11 @@ def exact_compare(space: Space, key: Expr, student: Expr, indices: list[str], bu
             return False
         compared += 1
     return True if compared else None
+
+
+def _within_limits(space: Space, values: dict[str, int]) -> bool:
+    """Whether every index is within its symbolic bound (``i <= n`` for ``indices: {i: [1, n]}``) here."""
+    return all(values[i] <= values[n] for i, n in space.index_limits.items() if i in values and n in values)
 
 
 def _key_point(space: Space, key: Expr, index_values: dict[str, int], ints: dict[str, int],

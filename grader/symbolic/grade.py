@@ -90,7 +90,7 @@ def _judge(problem: ExpressionProblem, submitted: object, budget: Budget) -> Par
         tree: Expr = _number_tree(submitted)
     else:
         try:
-            tree = read_answer(submitted, space.symbols(), indices=space.indices)
+            tree = read_answer(submitted, space.symbols(), indices=space.index_bounds(), notation=space.notation())
         except ExpressionError as exc:
             return _unreadable(result, exc, space)
         too_large = _unrepresentable(tree)
@@ -214,7 +214,8 @@ def _grade_number(result: PartResult, x: float, expected: float, tol: Tolerance)
 
 def _unreadable(result: PartResult, exc: ExpressionError, space: Space) -> PartResult:
     if exc.kind == "unknown_name":
-        names = sorted([*space.variables, *space.defines, *space.families, *space.indices])
+        names = sorted([*space.variables, *space.defines, *space.families, *space.indices,
+                        *(f"{g}({', '.join(p)})" for g, p in space.functions.items())])
         listing = f" (this problem's names: {', '.join(names)})" if names else ""
         result.misconception = "unknown_symbol"
         result.feedback = f"{exc.describe()}: it is not part of this problem{listing}"

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import math
 import operator
+import random
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -28,6 +30,7 @@ import mpmath
 
 from grader.expr import library
 from grader.expr.nodes import BinOp, Call, Compare, Cond, Expr, Neg, Num, Piecewise, Sum, Sym, walk
+from grader.expr.notation import split_derivative
 from grader.symbolic.space import Space, TimeUp, current_deadline
 
 MAX_WORK = 100_000  # sum terms per evaluation
@@ -35,6 +38,10 @@ DEADLINE_NODES = 64  # tree nodes evaluated, at most, between two tests of the d
 MP_MAX_EXP = 1e6  # |x| beyond which mpmath's exp is refused (the result would need a huge exponent)
 MP_MAX_BITS = 1e7  # |b*log2(a)| beyond which a**b is refused
 MP_MAX_FACTORIAL = 1e7  # |x| beyond which mpmath's x! and binomial(n, k) are refused
+#: how many random smooth functions stand in turn for each unknown function (``functions: {g: [w]}``)
+UNKNOWN_CHOICES = 3
+#: the name, in a point's values, of which of them stands for every unknown function there
+CHOICE = "#choice"
 
 #: the errors that mean "this formula has no value here"
 ARITHMETIC = (ArithmeticError, ValueError, TypeError)
@@ -444,7 +451,9 @@ _CMP: dict[str, Callable[[Any, Any], bool]] = {
 
 def with_defaults(node: Call) -> tuple[Expr, ...]:
     """The call's arguments with the library's defaults filled in (``huber(r)`` is ``huber(r, 1)``)."""
-    func = library.FUNCTIONS[node.func]
+    func = library.FUNCTIONS.get(node.func)
+    if func is None:  # an unknown function of the problem, or one of its derivatives
+        return node.args
     args = list(node.args)
     missing = func.min_args + len(func.defaults) - len(args)
     if missing > 0:
@@ -481,6 +490,9 @@ class Program:
                 env[name] = B.integer(int(v))
             else:
                 env[name] = B.num(Fraction(v)) if B.name == "mp" else float(v)
+        for index, limit in self.space.index_limits.items():
+            if index in env and limit in env and env[index] > env[limit]:
+                raise Undefined(f"{index} is beyond {limit} here")
         s = State(env, trace)
         # families first: a plain define may sum over a family (yhat: sum(v_n*z_n, n, 1, 2)), never the reverse
         for fam, formal, fn in self.family_fns:
@@ -632,6 +644,12 @@ class Program:
         return lambda s: B.pow(fa(s), fb(s))
 
     def _call(self, node: Call, sites: dict[int, Site]) -> Fn:
+        base, by = split_derivative(node.func)
+        if base in self.space.functions and node.func not in IMPLS:
+            params = self.space.functions[base]
+            if any(p not in params for p in by):
+                raise ValueError(f"{node.func} is not a derivative of {base}")
+            return self._unknown(base, tuple(params.index(p) for p in by), node, sites)
         if node.func not in IMPLS:
             raise ValueError(f"{node.func} cannot be evaluated")
         args = with_defaults(node)
@@ -646,6 +664,23 @@ class Program:
             f0, f1 = fns
             return lambda s: impl(B, s, sid, site, f0(s), f1(s))
         return lambda s: impl(B, s, sid, site, *[f(s) for f in fns])
+
+    def _unknown(self, name: str, positions: tuple[int, ...], node: Call, sites: dict[int, Site]) -> Fn:
+        """An unknown function (or a derivative of it): at each point one of ``UNKNOWN_CHOICES`` random
+        smooth functions, chosen by the point's ``CHOICE``, with its true derivatives."""
+        B = self.B
+        arity = len(self.space.functions[name])
+        if len(node.args) != arity:
+            raise ValueError(f"{name} takes {arity} arguments")
+        choices = [stand_in(name, arity, k, B) for k in range(UNKNOWN_CHOICES)]
+        fns = [self._expr(a, sites) for a in node.args]
+
+        def unknown(s: State) -> Any:
+            choice = s.env.get(CHOICE)
+            f = choices[0 if choice is None else int(choice) % UNKNOWN_CHOICES]
+            return f.value(B, positions, [fn(s) for fn in fns])
+
+        return unknown
 
     def _cond(self, cond: Cond, sites: dict[int, Site]) -> CondFn:
         B = self.B
@@ -665,6 +700,58 @@ class Program:
         if cond.op == "and":
             return lambda s: all([p(s) for p in parts])
         return lambda s: any([p(s) for p in parts])
+
+
+@dataclass(frozen=True, slots=True)
+class StandIn:
+    """``c0 + a.u + d/2 (k.u)^2 + b sin(w.u + p) + c cos(v.u + q)``: a smooth function of ``u`` with every
+    derivative known, drawn at random to stand for an unknown function."""
+
+    c0: Any
+    a: tuple[Any, ...]
+    d: Any
+    k: tuple[Any, ...]
+    b: Any
+    w: tuple[Any, ...]
+    p: Any
+    c: Any
+    v: tuple[Any, ...]
+    q: Any
+
+    def value(self, B: Backend, positions: tuple[int, ...], u: list[Any]) -> Any:
+        """The derivative by the parameters at ``positions`` (the value itself for none) at ``u``."""
+        n = len(positions)
+        ku = sum((ki * ui for ki, ui in zip(self.k, u, strict=True)), 0 * u[0])
+        wu = sum((wi * ui for wi, ui in zip(self.w, u, strict=True)), 0 * u[0])
+        vu = sum((vi * ui for vi, ui in zip(self.v, u, strict=True)), 0 * u[0])
+        if n == 0:
+            total = self.c0 + sum((ai * ui for ai, ui in zip(self.a, u, strict=True)), 0 * u[0]) + self.d * ku * ku / 2
+        elif n == 1:
+            total = self.a[positions[0]] + self.d * self.k[positions[0]] * ku
+        elif n == 2:
+            total = self.d * self.k[positions[0]] * self.k[positions[1]] + 0 * u[0]
+        else:
+            total = 0 * u[0]
+        wp = vp = 1 + 0 * u[0]
+        for j in positions:
+            wp, vp = wp * self.w[j], vp * self.v[j]
+        phase = n * B.pi / 2
+        return total + self.b * wp * B.sin(wu + self.p + phase) + self.c * vp * B.cos(vu + self.q + phase)
+
+
+def stand_in(name: str, arity: int, choice: int, B: Backend) -> StandIn:
+    """The ``choice``-th random smooth function standing for ``name`` (the same in every backend and run)."""
+    rng = random.Random(zlib.crc32(f"{name}/{arity}/{choice}".encode()))
+
+    def n(x: float) -> Any:
+        return B.num(Fraction(x))
+
+    def vec(lo: float, hi: float) -> tuple[Any, ...]:
+        return tuple(n(rng.uniform(lo, hi) * rng.choice((-1, 1))) for _ in range(arity))
+
+    return StandIn(c0=n(rng.uniform(-1, 1)), a=vec(0.3, 1.5), d=n(rng.uniform(0.1, 0.6) * rng.choice((-1, 1))),
+                   k=vec(0.3, 1.0), b=n(rng.uniform(0.5, 1.5)), w=vec(0.5, 2.0), p=n(rng.uniform(0, 6.28)),
+                   c=n(rng.uniform(0.3, 1.0)), v=vec(2.0, 3.5), q=n(rng.uniform(0, 6.28)))
 
 
 def _constant_index(value: int) -> Callable[[State], int]:
