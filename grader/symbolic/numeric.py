@@ -35,7 +35,8 @@ from grader.symbolic.space import Space, TimeUp, current_deadline
 
 MAX_WORK = 100_000  # sum terms per evaluation
 DEADLINE_NODES = 64  # tree nodes evaluated, at most, between two tests of the deadline inside a sum
-MP_MAX_EXP = 1e6  # |x| beyond which mpmath's exp is refused (the result would need a huge exponent)
+MP_MAX_EXP = 1e30  # |x| beyond which mpmath's exp is refused: e^x then has an exponent of 100 bits or more
+# (mpmath's exponents are unbounded integers, so e^(10^9), which no float holds, costs what e^10 costs)
 MP_MAX_BITS = 1e7  # |b*log2(a)| beyond which a**b is refused
 MP_MAX_FACTORIAL = 1e7  # |x| beyond which mpmath's x! and binomial(n, k) are refused
 #: how many random smooth functions stand in turn for each unknown function (``functions: {g: [w]}``)
