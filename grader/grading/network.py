@@ -14,6 +14,7 @@ from grader.grading.numeric import (
     near_miss,
     read_number,
     relative_error,
+    within,
 )
 from grader.grading.result import PartResult, Verdict
 from grader.grading.rounding import Habit, allowance, is_slip, read_digits, width
@@ -180,7 +181,7 @@ class _Judge:
         unit = self.units[q.name] if q.name in self.units else last_digit_unit(raw)
         diff = abs(value - reference)
         if start is None:
-            if diff > width(tol, reference) + allowance(tol, unit, reference) + bound:
+            if not within(diff, width(tol, reference) + allowance(tol, unit, reference) + bound, value, reference):
                 return False
             slip = is_slip(value, reference, unit, bound)
         else:  # an update, judged on its step (SPEC 6.1.3)
@@ -189,9 +190,9 @@ class _Judge:
             if unit is not None and diff <= 0.5 * unit * ROUNDING_SLACK:
                 ok = True  # the target rounded to the digits written
             elif few:
-                ok = diff <= width(tol, reference) + bound  # the step cannot be shown: judged on the value
+                ok = within(diff, width(tol, reference) + bound, value, reference)  # judged on the value
             else:
-                ok = diff <= width(tol, step) + allowance(tol, unit, step) + bound
+                ok = within(diff, width(tol, step) + allowance(tol, unit, step) + bound, step)
             if not ok:
                 return False
             slip = not few and is_slip(value - start, step, unit, bound)
