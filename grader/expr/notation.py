@@ -91,27 +91,45 @@ class Notation:
         i = 0
         while i < len(tokens):
             for parts, target, letter in patterns:
-                index = _match(parts, tokens, i)
-                if index is not None:
+                found = _match(parts, tokens, i)
+                if found is not None:
+                    index, end = found
                     name = target if letter is None or index == "" else f"{target[:-len(letter)]}{index}"
                     out.append(Token("name", name, tokens[i].pos))
-                    i += len(parts)
+                    i = end
                     break
             else:
                 out.append(tokens[i])
                 i += 1
         return out
 
+    def rename(self, name: str) -> str:
+        """The name a one-name alias gives ``name`` (``ω`` or ``\\omega`` for w), else ``name``."""
+        from grader.expr.parser import _ascii_name
+
+        for spelling, target in self.aliases.items():
+            if _ascii_name(spelling.lstrip("\\")) == name:
+                return target
+        return name
+
 
 _INDEX_VALUE = re.compile(r"^(?:[A-Za-z]|[0-9]+)$")
 
 
-def _match(parts: tuple[tuple[str, str, str | None], ...], tokens: list[Token], start: int) -> str | None:
-    """The index a wild part matched ("" if none), or None if the pattern does not match at ``start``."""
-    if start + len(parts) > len(tokens):
-        return None
+def _match(parts: tuple[tuple[str, str, str | None], ...], tokens: list[Token], start: int) -> tuple[str, int] | None:
+    """(the index a wild part matched, "" if none; the token after the match), or None if there is no match
+    at ``start``. A token of the pattern matches it alone in braces too (``a_{3}^{L}`` for ``a_i^L``)."""
     index = ""
-    for (kind, text, wild), t in zip(parts, tokens[start:start + len(parts)], strict=True):
+    j = start
+    for kind, text, wild in parts:
+        if j >= len(tokens):
+            return None
+        t = tokens[j]
+        braced = (t.kind == "open" and t.text == "{" and kind != "open" and j + 2 < len(tokens)
+                  and tokens[j + 2].kind == "close")
+        if braced:
+            t = tokens[j + 1]
+        j += 3 if braced else 1
         if t.kind != kind:
             return None
         if wild is not None:
@@ -121,7 +139,7 @@ def _match(parts: tuple[tuple[str, str, str | None], ...], tokens: list[Token], 
             index = sub
         elif t.text != text:
             return None
-    return index
+    return index, j
 
 
 EMPTY = Notation()

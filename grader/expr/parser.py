@@ -408,6 +408,7 @@ class Parser:
             self.enter(t.pos)
             saved_abs, self.abs_depth = self.abs_depth, 0
             inner = self.conditional()
+            self.run = None  # (xy)^2: the bracket closes the run
             self.abs_depth = saved_abs
             self.depth -= 1
             close = self.tok
@@ -422,6 +423,7 @@ class Parser:
             self.enter(t.pos)
             self.abs_depth += 1
             inner = self.additive()
+            self.run = None
             self.abs_depth -= 1
             self.depth -= 1
             if self.tok.kind != "bar":
@@ -483,10 +485,10 @@ class Parser:
         if t.kind == "partial" or (t.kind == "name" and t.text == "d"):
             nxt = self.tokens[j + 1] if j + 1 < len(self.tokens) else None
             if nxt is not None and nxt.kind == "name":
-                return _ascii_name(nxt.text), j + 2
+                return self.notation.rename(_ascii_name(nxt.text)), j + 2
             return None
         if t.kind == "name" and len(t.text) > 1 and t.text[0] == "d" and not self._declared_name(t.text):
-            return _ascii_name(t.text[1:]), j + 1
+            return self.notation.rename(_ascii_name(t.text[1:])), j + 1
         return None
 
     def _closing(self, j: int) -> int | None:
@@ -564,7 +566,7 @@ class Parser:
             return self.piecewise(t.pos)
         if name == "sum" and nxt.kind == "open" and not declared:
             return self.summation(t.pos)
-        if not declared and name[0] == "d" and len(name) > 1:
+        if not declared and name[0] == "d":
             self.i -= 1
             found = self.leibniz(self.i, "/")
             if found is not None:
@@ -626,9 +628,10 @@ class Parser:
         return None
 
     def _bracket_index(self, name: str, t: Token) -> Expr | None:
-        """``epsilon[0]``, ``w[1,2]``: square brackets right after a name hold its index (``epsilon_0``)."""
+        """``epsilon[0]``, ``w[1,2]``: square brackets after a name holding only an index are its index
+        (``epsilon_0``); ``x[1 - x]`` is still a product."""
         nxt = self.tok
-        if not (nxt.kind == "open" and nxt.text == "[" and nxt.pos == t.pos + len(t.text)):
+        if not (nxt.kind == "open" and nxt.text == "["):
             return None
         parts: list[str] = []
         j = self.i + 1
@@ -715,7 +718,7 @@ class Parser:
                 if inverse is None or exponent.arg != Num(Fraction(1)):
                     raise ExpressionError(f"{t.text}^-1 (an inverse function) is not supported", caret.pos)
                 func, exponent = library.FUNCTIONS[inverse], None  # tan^-1(x) is atan(x)
-        if self.tok.kind == "open" and self.tok.text in "([":
+        if self.tok.kind == "open" and self.tok.text in "([{":
             open_tok = self.advance()
             self.enter(open_tok.pos)
             args = [self.conditional()]
