@@ -14,10 +14,11 @@ from grader.expr.build import MAX_TREE_DEPTH
 from grader.expr.errors import ExpressionError, LimitError
 from grader.expr.latex import parse_latex
 from grader.expr.nodes import Expr
+from grader.expr.notation import Notation
 from grader.expr.parser import MAX_LENGTH, parse
 
-__all__ = ["MAX_TREE_DEPTH", "ExpressionError", "LimitError", "answer_span", "is_latex", "parse", "parse_latex",
-           "read_answer"]
+__all__ = ["MAX_TREE_DEPTH", "ExpressionError", "LimitError", "Notation", "answer_span", "is_latex", "parse",
+           "parse_latex", "read_answer"]
 
 _DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 _IF = re.compile(r"\bif\b")
@@ -69,7 +70,8 @@ def _last_top_level_equals(text: str, start: int, end: int) -> int | None:
 
 
 def read_answer(text: str, symbols: Collection[str] | None = None, *,
-                indices: Mapping[str, tuple[int, int]] | None = None, max_length: int = MAX_LENGTH) -> Expr:
+                indices: Mapping[str, tuple[int, int | str]] | None = None, max_length: int = MAX_LENGTH,
+                notation: Notation | None = None) -> Expr:
     """Read a student's formula, plain text or LaTeX, into a tree; raise ``ExpressionError`` with a column."""
     if len(text) > max_length:
         raise LimitError(f"the answer is too long ({len(text)} characters, at most {max_length})")
@@ -79,9 +81,9 @@ def read_answer(text: str, symbols: Collection[str] | None = None, *,
         raise ExpressionError("the answer is empty")
     try:
         if is_latex(body):
-            tree = parse_latex(body, symbols, max_length, indices)
+            tree = parse_latex(body, symbols, max_length, indices, notation)
         else:
-            tree = parse(body, symbols, max_length, indices)
+            tree = parse(body, symbols, max_length, indices, notation)
     except ExpressionError as exc:
         raise exc.shifted(start) from None
     return tree  # at most MAX_TREE_DEPTH levels deep: both parsers check

@@ -21,7 +21,8 @@ from fractions import Fraction
 from grader.expr import library
 from grader.expr.build import check_depth, checked_power
 from grader.expr.errors import ExpressionError, LimitError
-from grader.expr.nodes import ONE, ZERO, BinOp, Call, Cond, Expr, Num, Piecewise, Sum
+from grader.expr.nodes import ONE, ZERO, BinOp, Call, Cond, Expr, Num, Piecewise, Sum, Sym
+from grader.expr.notation import Notation
 from grader.expr.parser import _SAME, GREEK, MAX_DEPTH, MAX_LENGTH, MAX_NUMBER_CHARS, Parser, Token
 
 _SKIP = {
@@ -36,7 +37,8 @@ _GREEK_COMMANDS = {
     "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "varphi", "chi",
     "psi", "omega",
 }
-_FUNCTION_COMMANDS = {"exp", "log", "ln", "tanh", "sinh", "cosh", "sin", "cos", "max", "min", "sgn", "sech"}
+_FUNCTION_COMMANDS = {"exp", "log", "ln", "tanh", "sinh", "cosh", "sin", "cos", "max", "min", "sgn", "sech", "tan",
+                      "sec", "csc", "cot", "arcsin", "arccos", "arctan"}
 _TEXT_COMMANDS = {
     "operatorname", "mathrm", "text", "textrm", "mathit", "textit", "mathsf", "textsf", "mathbf", "textbf",
     "mbox", "mathtt", "texttt", "boldsymbol", "bm", "textnormal", "mathbb",
@@ -52,12 +54,11 @@ _SIMPLE = {
     "vert": ("bar", "|"), "lbrace": ("open", "("), "rbrace": ("close", ")"), "lbrack": ("open", "["),
     "rbrack": ("close", "]"), "lparen": ("open", "("), "rparen": ("close", ")"),
     "frac": ("cmd", "frac"), "dfrac": ("cmd", "frac"), "tfrac": ("cmd", "frac"), "cfrac": ("cmd", "frac"),
-    "sqrt": ("cmd", "sqrt"), "sum": ("cmd", "sum"),
+    "sqrt": ("cmd", "sqrt"), "sum": ("cmd", "sum"), "binom": ("cmd", "binom"), "dbinom": ("cmd", "binom"),
+    "tbinom": ("cmd", "binom"), "partial": ("partial", "∂"), "prime": ("prime", "'"),
 }
 _REFUSED = {
-    "partial": "derivative notation is not an answer; write the derivative out",
     "nabla": "derivative notation is not an answer; write the derivative out",
-    "prime": "primes are not understood; write the derivative out",
     "infty": "infinity is not a value",
     "prod": "products with \\prod are not supported; write the factors out",
     "int": "integrals are not supported",
@@ -140,8 +141,8 @@ class _Tokenizer:
                 self.add("amp", "&", start)
                 self.i += 1
             elif ch == "'":
-                raise ExpressionError("unexpected \"'\" (primes are not understood)", start,
-                                      "write the derivative out, e.g. \\sigma(x)(1-\\sigma(x))")
+                self.add("prime", "'", start)
+                self.i += 1
             else:
                 raise ExpressionError(f'unexpected character "{ch}"', start)
         self.tokens.append(Token("end", "", n))
@@ -170,7 +171,8 @@ class _Tokenizer:
             self.add("cmp", two, start)
             self.i += 2
         elif text[start] == "!":
-            raise ExpressionError("factorials (!) are not supported", start)
+            self.add("op", "!", start)
+            self.i += 1
         else:
             self.add("cmp", "==" if text[start] == "=" else text[start], start)
             self.i += 1
@@ -246,7 +248,8 @@ class _Tokenizer:
         elif name in _REFUSED:
             raise ExpressionError(_REFUSED[name], start, kind="unsupported")
         else:
-            close = difflib.get_close_matches(name, _KNOWN_COMMANDS, n=1, cutoff=0.6)
+            swapped = [c for c in _KNOWN_COMMANDS if sorted(c) == sorted(name)]  # \tahn: letters swapped
+            close = swapped or difflib.get_close_matches(name, _KNOWN_COMMANDS, n=1, cutoff=0.6)
             raise ExpressionError(f'unknown LaTeX command "\\{name}"', start,
                                   f"did you mean \\{close[0]}?" if close else None, kind="unknown_function",
                                   name="\\" + name)
@@ -337,7 +340,9 @@ class _Tokenizer:
 class LatexParser(Parser):
     """The plain grammar plus LaTeX's commands; ``^`` and ``\\frac`` take one token or one group."""
 
-    FACTOR_KINDS = frozenset({"num", "open", "cmd"})
+    FACTOR_KINDS = frozenset({"num", "open", "cmd", "partial"})
+    PRIME_MESSAGE = "unexpected \"'\" (primes are not understood)"
+    PRIME_HINT = "write the derivative out, e.g. \\sigma(x)(1-\\sigma(x))"
 
     def parse(self) -> Expr:
         for t in self.tokens:  # before anything else: a stray & or \\\\ is the likeliest mistake
@@ -350,12 +355,19 @@ class LatexParser(Parser):
         t = self.tok
         if t.kind == "cmd":
             if t.text == "frac":
+                found = self.leibniz(self.i + 1, "frac")
+                if found is not None:
+                    return found
                 self.advance()
                 num = self.argument()
                 den = self.argument()
                 return BinOp("/", num, den, t.pos)
             if t.text == "sqrt":
                 return self.root()
+            if t.text == "binom":
+                self.advance()
+                n = self.argument()
+                return Call("binomial", (n, self.argument()), t.pos)
             if t.text == "sum":
                 return self.summation_latex()
             if t.text == "cases":
@@ -378,15 +390,16 @@ class LatexParser(Parser):
         return super()._starts_implicit_factor()
 
     def power(self) -> Expr:
-        base = self.primary()
+        base = self.postfix(self.primary())
         if self.tok.kind == "op" and self.tok.text == "^":
             caret = self.advance()
+            head, base = self.split_run(base)
             self.enter(caret.pos)
             # e^-x is not proper LaTeX, but it is meant as e^{-x}
             signed = self.tok.kind == "op" and self.tok.text in "+-"
             exponent = self.unary() if signed else self.argument()
             self.depth -= 1
-            return checked_power(base, exponent, caret.pos)
+            return self.join_run(head, checked_power(base, exponent, caret.pos))
         return base
 
     def argument(self) -> Expr:
@@ -447,7 +460,8 @@ class LatexParser(Parser):
                 raise ExpressionError("give the bounds of the sum, e.g. \\sum_{k=1}^{n}", t.pos)
             low, high = self.indices[index]
             lo = lo if lo is not None else _num(str(low))
-            hi = hi if hi is not None else _num(str(high))
+            if hi is None:
+                hi = Sym(high, t.pos) if isinstance(high, str) else _num(str(high))
         added = self.symbols is not None and index not in self.symbols
         if added:
             assert self.symbols is not None
@@ -513,6 +527,9 @@ def _num(text: str) -> Expr:
 
 
 def parse_latex(text: str, symbols: Collection[str] | None = None, max_length: int = MAX_LENGTH,
-                indices: Mapping[str, tuple[int, int]] | None = None) -> Expr:
+                indices: Mapping[str, tuple[int, int | str]] | None = None, notation: Notation | None = None) -> Expr:
     """Parse LaTeX into the same tree as ``grader.expr.parser.parse``; same ``symbols`` rules."""
-    return check_depth(LatexParser(tokenize_latex(text, max_length), symbols, indices).parse())
+    tokens = tokenize_latex(text, max_length)
+    if notation is not None:
+        tokens = notation.rewrite(tokens, tokenize_latex, "latex")
+    return check_depth(LatexParser(tokens, symbols, indices, notation).parse())

@@ -92,6 +92,68 @@ def _relu6(x: float) -> float:
     return min(max(x, 0.0), 6.0)
 
 
+def _log(x: float, base: float | None = None) -> float:
+    if base is None:
+        return math.log(x)
+    if base <= 0 or base == 1:
+        raise ValueError("a logarithm's base must be positive and not 1")
+    return math.log(x) / math.log(base)
+
+
+def _log_partials(a: Sequence[float], o: float) -> tuple[float, ...]:
+    if len(a) == 1:
+        return (1.0 / a[0],)
+    x, b = a
+    return (1.0 / (x * math.log(b)), -o / (b * math.log(b)))
+
+
+MAX_EXACT_BINOMIAL = 10_000  # above this n, binomials of whole numbers are taken through lgamma
+
+
+def factorial_value(x: float) -> float:
+    """``x!`` = Gamma(x + 1): exact for whole numbers, the smooth extension between them."""
+    if x == int(x):
+        if x < 0:
+            raise ValueError("the factorial of a negative whole number is undefined")
+        if x > 170:
+            raise OverflowError("the factorial is too large for a float")
+        return float(math.factorial(int(x)))
+    return math.gamma(x + 1)
+
+
+def binomial_value(n: float, k: float) -> float:
+    """``binomial(n, k)`` = n!/(k!(n-k)!), 0 outside 0 <= k <= n for whole numbers (as in combinatorics)."""
+    if n == int(n) and k == int(k):
+        if k < 0:
+            return 0.0
+        if n < 0:  # binomial(-m, k) = (-1)^k binomial(m + k - 1, k)
+            return (1.0 if k % 2 == 0 else -1.0) * binomial_value(-n + k - 1, k)
+        if k > n:
+            return 0.0
+        if n <= MAX_EXACT_BINOMIAL:
+            return float(math.comb(int(n), int(k)))
+        small = min(k, n - k)
+        if small <= 1000:  # a short product is exact to rounding; lgamma is not
+            out = 1.0
+            for i in range(1, int(small) + 1):
+                out = out * (n - small + i) / i
+            return out
+        return math.exp(math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1))
+    return math.gamma(n + 1) / (math.gamma(k + 1) * math.gamma(n - k + 1))
+
+
+def _sec(x: float) -> float:
+    return 1.0 / math.cos(x)
+
+
+def _csc(x: float) -> float:
+    return 1.0 / math.sin(x)
+
+
+def _cot(x: float) -> float:
+    return math.cos(x) / math.sin(x)
+
+
 def _sigmoid_d(x: float) -> float:
     s = _sigmoid(x)
     return s * (1.0 - s)
@@ -127,8 +189,8 @@ _FUNCTIONS: tuple[Function, ...] = (
     Function("softmax", 2, None, _softmax, _softmax_partials,
              summary="softmax(z_j, z_1, ..., z_n): component j of the softmax of z_1..z_n"),
     Function("exp", 1, 1, math.exp, lambda a, o: (o,), summary="e^x"),
-    Function("log", 1, 1, math.log, lambda a, o: (1.0 / a[0],), aliases=("ln",),
-             summary="natural logarithm"),
+    Function("log", 1, 2, _log, _log_partials, aliases=("ln",),
+             summary="natural logarithm; log(x, b) to the base b"),
     Function("sqrt", 1, 1, math.sqrt, lambda a, o: (0.5 / o,), aliases=("√",)),
     Function("abs", 1, 1, abs, lambda a, o: (_sign(a[0]),), summary="|x|; abs'(0) = 0"),
     Function("sign", 1, 1, _sign, lambda a, o: (0.0,), aliases=("sgn",)),
@@ -150,6 +212,22 @@ _FUNCTIONS: tuple[Function, ...] = (
     Function("sinh", 1, 1, math.sinh, lambda a, o: (math.cosh(a[0]),)),
     Function("cosh", 1, 1, math.cosh, lambda a, o: (math.sinh(a[0]),)),
     Function("sech", 1, 1, _sech, lambda a, o: (-o * math.tanh(a[0]),), summary="1/cosh(x)"),
+    Function("tan", 1, 1, math.tan, lambda a, o: (1.0 + o * o,)),
+    Function("sec", 1, 1, _sec, lambda a, o: (o * math.tan(a[0]),), summary="1/cos(x)"),
+    Function("csc", 1, 1, _csc, lambda a, o: (-o / math.tan(a[0]),), aliases=("cosec",), summary="1/sin(x)"),
+    Function("cot", 1, 1, _cot, lambda a, o: (-1.0 - o * o,), summary="cos(x)/sin(x)"),
+    Function("asin", 1, 1, math.asin, lambda a, o: (1.0 / math.sqrt(1.0 - a[0] * a[0]),), aliases=("arcsin",)),
+    Function("acos", 1, 1, math.acos, lambda a, o: (-1.0 / math.sqrt(1.0 - a[0] * a[0]),), aliases=("arccos",)),
+    Function("atan", 1, 1, math.atan, lambda a, o: (1.0 / (1.0 + a[0] * a[0]),), aliases=("arctan",)),
+    Function("asinh", 1, 1, math.asinh, lambda a, o: (1.0 / math.sqrt(a[0] * a[0] + 1.0),),
+             aliases=("arcsinh", "arsinh")),
+    Function("acosh", 1, 1, math.acosh, lambda a, o: (1.0 / math.sqrt(a[0] * a[0] - 1.0),),
+             aliases=("arccosh", "arcosh")),
+    Function("atanh", 1, 1, math.atanh, lambda a, o: (1.0 / (1.0 - a[0] * a[0]),), aliases=("arctanh", "artanh")),
+    Function("factorial", 1, 1, factorial_value, None, aliases=("fact",),
+             summary="x! (Gamma(x + 1) between whole numbers); written n! too"),
+    Function("binomial", 2, 2, binomial_value, None, aliases=("binom", "choose"),
+             summary="n!/(k!(n-k)!); 0 for whole k outside [0, n]"),
     Function("relu6", 1, 1, _relu6, lambda a, o: (1.0 if 0 < a[0] < 6 else 0.0,), activation=True,
              derivative_of_input=lambda x: 1.0 if 0 < x < 6 else 0.0,
              summary="min(max(0, x), 6); 0 gradient at both kinks"),

@@ -15,6 +15,7 @@ from grader.grading.numeric import (
     near_miss,
     read_number,
     relative_error,
+    within,
 )
 from grader.grading.result import PartResult, Verdict
 from grader.grading.rounding import Habit, allowance, is_slip, protected_unit, read_digits, width
@@ -223,7 +224,7 @@ class _Judge:
             unit = min(unit, protected_unit(reference))  # 0.0000 read as a float keeps no digits: as if written so
         diff = abs(value - reference)
         if start is None:
-            if diff > width(tol, reference) + allowance(tol, unit, reference) + bound:
+            if not within(diff, width(tol, reference) + allowance(tol, unit, reference) + bound, value, reference):
                 return False
             slip = is_slip(value, reference, unit, bound)
         else:  # an update, judged on its step (SPEC 6.1.3)
@@ -232,9 +233,9 @@ class _Judge:
             if unit is not None and diff <= 0.5 * unit * ROUNDING_SLACK:
                 ok = True  # the target rounded to the digits written
             elif few:
-                ok = diff <= width(tol, reference) + bound  # the step cannot be shown: judged on the value
+                ok = within(diff, width(tol, reference) + bound, value, reference)  # judged on the value
             else:
-                ok = diff <= width(tol, step) + allowance(tol, unit, step) + bound
+                ok = within(diff, width(tol, step) + allowance(tol, unit, step) + bound, step)
             if not ok:
                 return False
             slip = not few and is_slip(value - start, step, unit, bound)

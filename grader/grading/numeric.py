@@ -1,4 +1,18 @@
-"""Numeric answers: reading what a student wrote as a number, and the comparison modes."""
+"""Numeric answers: reading what a student wrote as a number, and the comparison modes.
+
+One rounding rule for every number graded, network quantities and constant keys of expression
+problems alike (``is_close``, ``tolerance_width``, ``within``):
+
+- relative-absolute: right when ``|s - e| <= atol + rtol*|e|``;
+- ``k`` significant figures: right when ``s`` is within half a unit in the k-th significant place of
+  the key, i.e. it is the key rounded to k significant figures (or closer): for 9.85 at 2 s.f. both
+  9.8 and 9.9 are right, 10 is not (that is 9.85 to 1 s.f.);
+- ``k`` decimals: within half a unit in the k-th decimal place;
+
+each bound with a relative slack of ``BOUNDARY_SLACK`` (of the larger of the bound and the two values),
+so that a value exactly on the boundary as written is accepted although its float difference is a few
+units of the last binary place over it (``1.05`` is within 5 % of ``1``).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +26,11 @@ from grader.problemset.model import Tolerance, ToleranceMode
 from grader.problemset.source import kind_of
 
 MAX_NUMERIC_TEXT = 200
-SIGFIG_SLACK = 0.51  # half a unit in the last place, with room for the student's own rounding
+#: a value right at k significant figures or decimals is within half a unit of the key's k-th place
+HALF_UNIT = 0.5
+SIGFIG_SLACK = HALF_UNIT  # the name other modules import it by
+#: relative slack on every tolerance boundary: float differences of decimal numbers are off by a few ulps
+BOUNDARY_SLACK = 1e-13
 
 
 class NumberError(ValueError):
@@ -115,19 +133,27 @@ def _eval(node: Expr) -> float:
     raise ExpressionError("only numbers and functions of numbers are allowed here")
 
 
-def is_close(submitted: float, expected: float, tol: Tolerance) -> bool:
-    """Whether ``submitted`` matches ``expected`` under ``tol`` (SPEC section 5)."""
-    if not math.isfinite(expected):
-        return False
-    diff = abs(submitted - expected)
+def tolerance_width(tol: Tolerance, expected: float) -> float:
+    """How far from ``expected`` the tolerance accepts: ``atol + rtol*|e|``, or half a unit in the last place kept."""
     if tol.mode is ToleranceMode.RELABS:
-        return diff <= tol.atol + tol.rtol * abs(expected)
-    if tol.mode is ToleranceMode.DECIMALS:
-        return diff <= SIGFIG_SLACK * 10.0 ** -tol.digits
-    if expected == 0:
-        return diff <= SIGFIG_SLACK * 10.0 ** -tol.digits
+        return tol.atol + tol.rtol * abs(expected)
+    if tol.mode is ToleranceMode.DECIMALS or expected == 0 or not math.isfinite(expected):
+        return HALF_UNIT * 10.0 ** -tol.digits
     place = math.floor(math.log10(abs(expected))) - tol.digits + 1
-    return diff <= SIGFIG_SLACK * 10.0**place
+    return HALF_UNIT * 10.0**place
+
+
+def within(diff: float, width: float, *values: float) -> bool:
+    """``diff <= width``, with the boundary's relative slack (of the larger of ``width`` and ``values``)."""
+    scale = max([width, *(abs(v) for v in values)])
+    return diff <= width + BOUNDARY_SLACK * scale
+
+
+def is_close(submitted: float, expected: float, tol: Tolerance) -> bool:
+    """Whether ``submitted`` matches ``expected`` under ``tol`` (SPEC section 5): the one rounding rule."""
+    if not math.isfinite(expected) or not math.isfinite(submitted):
+        return False
+    return within(abs(submitted - expected), tolerance_width(tol, expected), submitted, expected)
 
 
 def size_class(value: float) -> tuple[int, int]:

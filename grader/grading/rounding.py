@@ -91,14 +91,10 @@ def allowance(tol: Tolerance, unit: float | None, reference: float) -> float:
 
 
 def width(tol: Tolerance, expected: float) -> float:
-    """How far from ``expected`` the tolerance alone accepts."""
-    from grader.grading.numeric import SIGFIG_SLACK
+    """How far from ``expected`` the tolerance alone accepts (the one rule of ``numeric.tolerance_width``)."""
+    from grader.grading.numeric import tolerance_width
 
-    if tol.mode is ToleranceMode.RELABS:
-        return tol.atol + tol.rtol * abs(expected)
-    if tol.mode is ToleranceMode.DECIMALS or expected == 0:
-        return SIGFIG_SLACK * 10.0**-tol.digits
-    return SIGFIG_SLACK * 10.0 ** (magnitude(expected) - tol.digits + 1)
+    return tolerance_width(tol, expected)
 
 
 def is_slip(value: float, reference: float, unit: float | None, bound: float = 0.0) -> bool:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, NoReturn
 
-from grader.expr import ExpressionError, parse
+from grader.expr import ExpressionError, Notation, parse
 from grader.expr.nodes import Expr, Num, walk
 from grader.problemset.model import ATOL_DEFAULT, RTOL_DEFAULT, Tolerance, ToleranceMode
 from grader.problemset.source import Document, Path, ProblemSetError, kind_of
@@ -69,13 +69,14 @@ class Context:
                       *path)
         return value
 
-    def expression(self, value: Any, symbols: set[str] | None, *path: str | int) -> Expr:
+    def expression(self, value: Any, symbols: set[str] | None, *path: str | int,
+                   notation: Notation | None = None) -> Expr:
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = repr(value)
         if not isinstance(value, str):
             self.fail(f"expected a formula, found {_show(value)}", *path)
         try:
-            tree = parse(value, symbols=symbols, max_length=MAX_FORMULA_LENGTH)
+            tree = parse(value, symbols=symbols, max_length=MAX_FORMULA_LENGTH, notation=notation)
         except ExpressionError as exc:
             self.fail(f"cannot read {_show(value)}: {exc.describe()}", *path)
         for node in walk(tree):

@@ -241,6 +241,9 @@ def _check_expressions(given: dict[str, Value], params: dict[str, Value], forwar
         for sub in walk(expr):
             if isinstance(sub, Call) and library.FUNCTIONS[sub.func].value is None:
                 ctx.fail(f"{sub.func}() is only for expression problems; forward computes values", *field_of[name])
+            if isinstance(sub, Call) and library.FUNCTIONS[sub.func].partials is None:
+                ctx.fail(f"{sub.func}() has no derivative, so it cannot be part of a network's forward pass",
+                         *field_of[name])
             if isinstance(sub, Sum):
                 ctx.fail("sum(...) is not available in forward: write the terms out, or use layers",
                          *field_of[name])

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from grader.expr.nodes import ONE, ZERO, BinOp, Call, Compare, Cond, Expr, Logic, Neg, Num, Piecewise, Sum, Sym
+from grader.expr.notation import derivative_name, split_derivative
 from grader.symbolic.numeric import with_defaults
 from grader.symbolic.simplify import Simplifier, binop, kronecker, negate, rename_indices
 from grader.symbolic.space import Space
@@ -132,6 +133,10 @@ class Differentiator:
 
     def partial(self, func: str, args: tuple[Expr, ...], k: int) -> Expr:
         """The partial derivative of ``func(*args)`` with respect to argument ``k``."""
+        unknown, by = split_derivative(func)
+        if unknown in self.space.functions:  # d/dw g'(w) = g''(w): a call of the derivative
+            params = self.space.functions[unknown]
+            return Call(derivative_name(unknown, (*by, params[k]), params), args)
         u = args[0]
         one_minus = binop("-", ONE, _call(func, u)) if func in ("sigmoid",) else ZERO
         if func == "sigmoid":
@@ -157,7 +162,12 @@ class Differentiator:
         if func == "exp":
             return _call("exp", u)
         if func == "log":
-            return binop("/", ONE, u)
+            if len(args) == 1:
+                return binop("/", ONE, u)
+            base = args[1]
+            if k == 0:  # log(u, b) = ln u / ln b
+                return binop("/", ONE, binop("*", u, _call("log", base)))
+            return negate(binop("/", _call("log", u), binop("*", base, binop("^", _call("log", base), _n(2)))))
         if func == "sqrt":
             return binop("/", ONE, binop("*", _n(2), _call("sqrt", u)))
         if func == "abs":
@@ -186,6 +196,26 @@ class Differentiator:
             return _call("sinh", u)
         if func == "sech":
             return negate(binop("*", _call("sech", u), _call("tanh", u)))
+        if func == "tan":
+            return binop("+", ONE, binop("^", _call("tan", u), _n(2)))
+        if func == "sec":
+            return binop("*", _call("sec", u), _call("tan", u))
+        if func == "csc":
+            return negate(binop("*", _call("csc", u), _call("cot", u)))
+        if func == "cot":
+            return negate(binop("+", ONE, binop("^", _call("cot", u), _n(2))))
+        if func in ("asin", "acos"):
+            root = _call("sqrt", binop("-", ONE, binop("^", u, _n(2))))
+            out = binop("/", ONE, root)
+            return out if func == "asin" else negate(out)
+        if func == "atan":
+            return binop("/", ONE, binop("+", ONE, binop("^", u, _n(2))))
+        if func == "asinh":
+            return binop("/", ONE, _call("sqrt", binop("+", binop("^", u, _n(2)), ONE)))
+        if func == "acosh":
+            return binop("/", ONE, _call("sqrt", binop("-", binop("^", u, _n(2)), ONE)))
+        if func == "atanh":
+            return binop("/", ONE, binop("-", ONE, binop("^", u, _n(2))))
         raise DerivativeError(f"no derivative rule for {func}")
 
     def _extreme(self, func: str, args: tuple[Expr, ...], k: int) -> Expr:

@@ -256,7 +256,8 @@ def exact_compare(space: Space, key: Expr, student: Expr, indices: list[str], bu
         return None
     continuous = bool(real_names or elements)
     repeats = (POINTS if len(combos) == 1 else 1) if continuous else 1
-    plan = [(c, i) for c in combos for i in ints for _ in range(repeats)]
+    plan = [(c, i) for c in combos for i in ints for _ in range(repeats)
+            if _within_limits(space, dict(zip(indices, c, strict=True)) | dict(zip(integer_names, i, strict=True)))]
     cache = {} if cache is None else cache
     compared = 0
     for k, (combo, values) in enumerate(plan):
@@ -282,6 +283,11 @@ def exact_compare(space: Space, key: Expr, student: Expr, indices: list[str], bu
     return True if compared else None
 
 
+def _within_limits(space: Space, values: dict[str, int]) -> bool:
+    """Whether every index is within its symbolic bound (``i <= n`` for ``indices: {i: [1, n]}``) here."""
+    return all(values[i] <= values[n] for i, n in space.index_limits.items() if i in values and n in values)
+
+
 def _key_point(space: Space, key: Expr, index_values: dict[str, int], ints: dict[str, int],
                real_names: list[str], elements: list[str], rng: random.Random) -> ExactPoint | None:
     """A random rational point with the key's exact value there, or None if the method does not apply."""
@@ -301,9 +307,7 @@ def _key_point(space: Space, key: Expr, index_values: dict[str, int], ints: dict
         e_value = Fraction(rng.randint(2, 1 << _BITS), rng.randint(1, 1 << _BITS))
         ev = ExactEvaluator(space, env, exp_values, e_value)
         try:
-            for name, body in space.defines.items():
-                env[name] = ev.value(body)
-            for family, (formal, body) in space.family_defines.items():
+            for family, (formal, body) in space.family_defines.items():  # before the plain defines that sum them
                 for element in space.elements(family):
                     saved = {k: env.get(k) for k in formal}
                     env.update(zip(formal, element, strict=True))
@@ -313,6 +317,8 @@ def _key_point(space: Space, key: Expr, index_values: dict[str, int], ints: dict
                             env.pop(k, None)
                         else:
                             env[k] = v
+            for name, body in space.defines.items():
+                env[name] = ev.value(body)
             return ExactPoint(env, exp_values, e_value, ev.value(key))
         except ZeroDivisionError:
             continue

@@ -408,7 +408,8 @@ def _scale(samples: Sequence[Sample]) -> float:
 
 def _nice_point(s: Sample) -> bool:
     """Whether every coordinate is a nonzero multiple of 1/2 (easy to check by hand)."""
-    return all(float(v) != 0 and float(v) * 2 == int(float(v) * 2) for v in s.point.values.values())
+    return all(float(v) != 0 and float(v) * 2 == int(float(v) * 2) for n, v in s.point.values.items()
+               if not n.startswith("#"))
 
 
 def _magnitude(s: Sample) -> float:

@@ -14,9 +14,9 @@ from typing import Any
 from grader.expr import ExpressionError, read_answer
 from grader.expr.build import constant_value
 from grader.expr.nodes import Call, Expr, Neg, Num, Sum, Sym, children, walk
-from grader.grading.numeric import NumberError, as_submitted, hidden_comparison, read_number
+from grader.grading.numeric import NumberError, as_submitted, hidden_comparison, is_close, read_number
 from grader.grading.result import PartResult, Verdict
-from grader.problemset.model import ExpressionProblem, Tolerance, ToleranceMode
+from grader.problemset.model import ExpressionProblem, Tolerance
 from grader.problemset.source import kind_of
 from grader.symbolic.equivalence import Checker, evaluate
 from grader.symbolic.feedback import depends_on, diagnose
@@ -90,7 +90,7 @@ def _judge(problem: ExpressionProblem, submitted: object, budget: Budget) -> Par
         tree: Expr = _number_tree(submitted)
     else:
         try:
-            tree = read_answer(submitted, space.symbols(), indices=space.indices)
+            tree = read_answer(submitted, space.symbols(), indices=space.index_bounds(), notation=space.notation())
         except ExpressionError as exc:
             return _unreadable(result, exc, space)
         too_large = _unrepresentable(tree)
@@ -194,15 +194,7 @@ def _literal(tree: Expr) -> float | None:
 
 
 def _grade_number(result: PartResult, x: float, expected: float, tol: Tolerance) -> PartResult:
-    if tol.mode is ToleranceMode.RELABS:
-        ok = abs(x - expected) <= tol.atol + tol.rtol * abs(expected)
-    else:
-        digits = tol.digits
-        if tol.mode is ToleranceMode.SIGFIGS:
-            ok = float(f"{x:.{digits}g}") == float(f"{expected:.{digits}g}")
-        else:
-            ok = round(x, digits) == round(expected, digits)
-    if ok:
+    if is_close(x, expected, tol):  # the rounding rule of network quantities, exactly
         result.verdict = Verdict.CORRECT
         result.credit = 1.0
         result.feedback = f"correct within {tol.describe()}"
@@ -214,7 +206,8 @@ def _grade_number(result: PartResult, x: float, expected: float, tol: Tolerance)
 
 def _unreadable(result: PartResult, exc: ExpressionError, space: Space) -> PartResult:
     if exc.kind == "unknown_name":
-        names = sorted([*space.variables, *space.defines, *space.families, *space.indices])
+        names = sorted([*space.variables, *space.defines, *space.families, *space.indices,
+                        *(f"{g}({', '.join(p)})" for g, p in space.functions.items())])
         listing = f" (this problem's names: {', '.join(names)})" if names else ""
         result.misconception = "unknown_symbol"
         result.feedback = f"{exc.describe()}: it is not part of this problem{listing}"

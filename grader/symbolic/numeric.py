@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import math
 import operator
+import random
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -28,12 +30,19 @@ import mpmath
 
 from grader.expr import library
 from grader.expr.nodes import BinOp, Call, Compare, Cond, Expr, Neg, Num, Piecewise, Sum, Sym, walk
+from grader.expr.notation import split_derivative
 from grader.symbolic.space import Space, TimeUp, current_deadline
 
 MAX_WORK = 100_000  # sum terms per evaluation
 DEADLINE_NODES = 64  # tree nodes evaluated, at most, between two tests of the deadline inside a sum
-MP_MAX_EXP = 1e6  # |x| beyond which mpmath's exp is refused (the result would need a huge exponent)
+MP_MAX_EXP = 1e30  # |x| beyond which mpmath's exp is refused: e^x then has an exponent of 100 bits or more
+# (mpmath's exponents are unbounded integers, so e^(10^9), which no float holds, costs what e^10 costs)
 MP_MAX_BITS = 1e7  # |b*log2(a)| beyond which a**b is refused
+MP_MAX_FACTORIAL = 1e7  # |x| beyond which mpmath's x! and binomial(n, k) are refused
+#: how many random smooth functions stand in turn for each unknown function (``functions: {g: [w]}``)
+UNKNOWN_CHOICES = 3
+#: the name, in a point's values, of which of them stands for every unknown function there
+CHOICE = "#choice"
 
 #: the errors that mean "this formula has no value here"
 ARITHMETIC = (ArithmeticError, ValueError, TypeError)
@@ -112,6 +121,33 @@ class FloatBackend:
     def cos(self, x: Any) -> Any:
         return math.cos(x)
 
+    def tan(self, x: Any) -> Any:
+        return math.tan(x)
+
+    def asin(self, x: Any) -> Any:
+        return math.asin(x)
+
+    def acos(self, x: Any) -> Any:
+        return math.acos(x)
+
+    def atan(self, x: Any) -> Any:
+        return math.atan(x)
+
+    def asinh(self, x: Any) -> Any:
+        return math.asinh(x)
+
+    def acosh(self, x: Any) -> Any:
+        return math.acosh(x)
+
+    def atanh(self, x: Any) -> Any:
+        return math.atanh(x)
+
+    def factorial(self, x: Any) -> Any:
+        return library.factorial_value(x)
+
+    def binomial(self, n: Any, k: Any) -> Any:
+        return library.binomial_value(n, k)
+
     def finite(self, x: Any) -> bool:
         return isinstance(x, float | int) and math.isfinite(x)
 
@@ -188,6 +224,47 @@ class MpBackend:
 
     def cos(self, x: Any) -> Any:
         return self.ctx.cos(x)
+
+    def tan(self, x: Any) -> Any:
+        return self.ctx.tan(x)
+
+    def asin(self, x: Any) -> Any:
+        if abs(x) > 1:
+            raise ValueError("asin of a number outside [-1, 1]")
+        return self.ctx.asin(x)
+
+    def acos(self, x: Any) -> Any:
+        if abs(x) > 1:
+            raise ValueError("acos of a number outside [-1, 1]")
+        return self.ctx.acos(x)
+
+    def atan(self, x: Any) -> Any:
+        return self.ctx.atan(x)
+
+    def asinh(self, x: Any) -> Any:
+        return self.ctx.asinh(x)
+
+    def acosh(self, x: Any) -> Any:
+        if x < 1:
+            raise ValueError("acosh of a number below 1")
+        return self.ctx.acosh(x)
+
+    def atanh(self, x: Any) -> Any:
+        if abs(x) >= 1:
+            raise ValueError("atanh of a number outside (-1, 1)")
+        return self.ctx.atanh(x)
+
+    def factorial(self, x: Any) -> Any:
+        if abs(x) > MP_MAX_FACTORIAL:
+            raise OverflowError("factorial too large")
+        if x == int(x) and x < 0:
+            raise ValueError("the factorial of a negative whole number is undefined")
+        return self.ctx.gamma(x + 1)
+
+    def binomial(self, n: Any, k: Any) -> Any:
+        if abs(n) > MP_MAX_FACTORIAL or abs(k) > MP_MAX_FACTORIAL:
+            raise OverflowError("binomial too large")
+        return self.ctx.binomial(n, k)
 
     def finite(self, x: Any) -> bool:
         return isinstance(x, self.ctx.mpf) and bool(self.ctx.isfinite(x))
@@ -329,13 +406,40 @@ def _sech(B: Backend, s: State, sid: int, site: Site, u: Any) -> Any:
     return 1 / B.cosh(u)
 
 
+def _sec(B: Backend, s: State, sid: int, site: Site, u: Any) -> Any:
+    return 1 / B.cos(u)
+
+
+def _csc(B: Backend, s: State, sid: int, site: Site, u: Any) -> Any:
+    return 1 / B.sin(u)
+
+
+def _cot(B: Backend, s: State, sid: int, site: Site, u: Any) -> Any:
+    return B.cos(u) / B.sin(u)
+
+
+def _log(B: Backend, s: State, sid: int, site: Site, u: Any, base: Any = None) -> Any:
+    if base is None:
+        return B.log(u)
+    if base <= 0 or base == 1:
+        raise ValueError("a logarithm's base must be positive and not 1")
+    return B.log(u) / B.log(base)
+
+
+def _binomial(B: Backend, s: State, sid: int, site: Site, n: Any, k: Any) -> Any:
+    return B.binomial(n, k)
+
+
 IMPLS: dict[str, Impl] = {
     "sigmoid": _sigmoid, "tanh": _smooth("tanh"), "relu": _relu, "leaky_relu": _leaky, "prelu": _leaky,
-    "elu": _elu, "softplus": _softplus, "exp": _smooth("exp"), "log": _smooth("log"),
+    "elu": _elu, "softplus": _softplus, "exp": _smooth("exp"), "log": _log,
     "sqrt": _smooth("sqrt"), "abs": _abs, "sign": _sign, "max": _extreme(max), "min": _extreme(min),
     "huber": _huber, "hinge": _hinge, "Heaviside": _heaviside, "KroneckerDelta": _kronecker,
     "sin": _smooth("sin"), "cos": _smooth("cos"), "sinh": _smooth("sinh"), "cosh": _smooth("cosh"),
-    "sech": _sech, "relu6": _relu6,
+    "sech": _sech, "relu6": _relu6, "tan": _smooth("tan"), "sec": _sec, "csc": _csc, "cot": _cot,
+    "asin": _smooth("asin"), "acos": _smooth("acos"), "atan": _smooth("atan"), "asinh": _smooth("asinh"),
+    "acosh": _smooth("acosh"), "atanh": _smooth("atanh"), "factorial": _smooth("factorial"),
+    "binomial": _binomial,
 }
 #: functions whose value has a kink or jump, i.e. that make regions
 KINKED = {"relu", "leaky_relu", "prelu", "elu", "relu6", "abs", "sign", "max", "min", "huber", "hinge",
@@ -348,7 +452,9 @@ _CMP: dict[str, Callable[[Any, Any], bool]] = {
 
 def with_defaults(node: Call) -> tuple[Expr, ...]:
     """The call's arguments with the library's defaults filled in (``huber(r)`` is ``huber(r, 1)``)."""
-    func = library.FUNCTIONS[node.func]
+    func = library.FUNCTIONS.get(node.func)
+    if func is None:  # an unknown function of the problem, or one of its derivatives
+        return node.args
     args = list(node.args)
     missing = func.min_args + len(func.defaults) - len(args)
     if missing > 0:
@@ -385,9 +491,11 @@ class Program:
                 env[name] = B.integer(int(v))
             else:
                 env[name] = B.num(Fraction(v)) if B.name == "mp" else float(v)
+        for index, limit in self.space.index_limits.items():
+            if index in env and limit in env and env[index] > env[limit]:
+                raise Undefined(f"{index} is beyond {limit} here")
         s = State(env, trace)
-        for name, fn in self.define_fns:
-            env[name] = fn(s)
+        # families first: a plain define may sum over a family (yhat: sum(v_n*z_n, n, 1, 2)), never the reverse
         for fam, formal, fn in self.family_fns:
             saved: dict[str, Any] = {k: env.get(k) for k in formal}
             for element in self.space.elements(fam):
@@ -398,6 +506,8 @@ class Program:
                     env.pop(k, None)
                 else:
                     env[k] = v
+        for name, fn in self.define_fns:
+            env[name] = fn(s)
         s.kink = False
         s.work = 0
         if s.trace is not None:
@@ -535,6 +645,12 @@ class Program:
         return lambda s: B.pow(fa(s), fb(s))
 
     def _call(self, node: Call, sites: dict[int, Site]) -> Fn:
+        base, by = split_derivative(node.func)
+        if base in self.space.functions and node.func not in IMPLS:
+            params = self.space.functions[base]
+            if any(p not in params for p in by):
+                raise ValueError(f"{node.func} is not a derivative of {base}")
+            return self._unknown(base, tuple(params.index(p) for p in by), node, sites)
         if node.func not in IMPLS:
             raise ValueError(f"{node.func} cannot be evaluated")
         args = with_defaults(node)
@@ -549,6 +665,23 @@ class Program:
             f0, f1 = fns
             return lambda s: impl(B, s, sid, site, f0(s), f1(s))
         return lambda s: impl(B, s, sid, site, *[f(s) for f in fns])
+
+    def _unknown(self, name: str, positions: tuple[int, ...], node: Call, sites: dict[int, Site]) -> Fn:
+        """An unknown function (or a derivative of it): at each point one of ``UNKNOWN_CHOICES`` random
+        smooth functions, chosen by the point's ``CHOICE``, with its true derivatives."""
+        B = self.B
+        arity = len(self.space.functions[name])
+        if len(node.args) != arity:
+            raise ValueError(f"{name} takes {arity} arguments")
+        choices = [stand_in(name, arity, k, B) for k in range(UNKNOWN_CHOICES)]
+        fns = [self._expr(a, sites) for a in node.args]
+
+        def unknown(s: State) -> Any:
+            choice = s.env.get(CHOICE)
+            f = choices[0 if choice is None else int(choice) % UNKNOWN_CHOICES]
+            return f.value(B, positions, [fn(s) for fn in fns])
+
+        return unknown
 
     def _cond(self, cond: Cond, sites: dict[int, Site]) -> CondFn:
         B = self.B
@@ -570,6 +703,58 @@ class Program:
         return lambda s: any([p(s) for p in parts])
 
 
+@dataclass(frozen=True, slots=True)
+class StandIn:
+    """``c0 + a.u + d/2 (k.u)^2 + b sin(w.u + p) + c cos(v.u + q)``: a smooth function of ``u`` with every
+    derivative known, drawn at random to stand for an unknown function."""
+
+    c0: Any
+    a: tuple[Any, ...]
+    d: Any
+    k: tuple[Any, ...]
+    b: Any
+    w: tuple[Any, ...]
+    p: Any
+    c: Any
+    v: tuple[Any, ...]
+    q: Any
+
+    def value(self, B: Backend, positions: tuple[int, ...], u: list[Any]) -> Any:
+        """The derivative by the parameters at ``positions`` (the value itself for none) at ``u``."""
+        n = len(positions)
+        ku = sum((ki * ui for ki, ui in zip(self.k, u, strict=True)), 0 * u[0])
+        wu = sum((wi * ui for wi, ui in zip(self.w, u, strict=True)), 0 * u[0])
+        vu = sum((vi * ui for vi, ui in zip(self.v, u, strict=True)), 0 * u[0])
+        if n == 0:
+            total = self.c0 + sum((ai * ui for ai, ui in zip(self.a, u, strict=True)), 0 * u[0]) + self.d * ku * ku / 2
+        elif n == 1:
+            total = self.a[positions[0]] + self.d * self.k[positions[0]] * ku
+        elif n == 2:
+            total = self.d * self.k[positions[0]] * self.k[positions[1]] + 0 * u[0]
+        else:
+            total = 0 * u[0]
+        wp = vp = 1 + 0 * u[0]
+        for j in positions:
+            wp, vp = wp * self.w[j], vp * self.v[j]
+        phase = n * B.pi / 2
+        return total + self.b * wp * B.sin(wu + self.p + phase) + self.c * vp * B.cos(vu + self.q + phase)
+
+
+def stand_in(name: str, arity: int, choice: int, B: Backend) -> StandIn:
+    """The ``choice``-th random smooth function standing for ``name`` (the same in every backend and run)."""
+    rng = random.Random(zlib.crc32(f"{name}/{arity}/{choice}".encode()))
+
+    def n(x: float) -> Any:
+        return B.num(Fraction(x))
+
+    def vec(lo: float, hi: float) -> tuple[Any, ...]:
+        return tuple(n(rng.uniform(lo, hi) * rng.choice((-1, 1))) for _ in range(arity))
+
+    return StandIn(c0=n(rng.uniform(-1, 1)), a=vec(0.3, 1.5), d=n(rng.uniform(0.1, 0.6) * rng.choice((-1, 1))),
+                   k=vec(0.3, 1.0), b=n(rng.uniform(0.5, 1.5)), w=vec(0.5, 2.0), p=n(rng.uniform(0, 6.28)),
+                   c=n(rng.uniform(0.3, 1.0)), v=vec(2.0, 3.5), q=n(rng.uniform(0, 6.28)))
+
+
 def _constant_index(value: int) -> Callable[[State], int]:
     return lambda s: value
 
@@ -585,10 +770,10 @@ def _real_names(space: Space) -> set[str]:
         if not domain.integer:
             real.update(space.element(fam, e) for e in space.elements(fam))
             real.update(n for n in space.symbols() if space.split(n) is not None and space.split(n)[0] == fam)  # type: ignore[index]
-    for name, body in space.defines.items():
-        if any(isinstance(n, Sym) and n.name in real for n in walk(body)):
-            real.add(name)
     for fam, (_, body) in space.family_defines.items():
         if any(isinstance(n, Sym) and n.name in real for n in walk(body)):
             real.update(n for n in space.symbols() if space.split(n) is not None and space.split(n)[0] == fam)  # type: ignore[index]
+    for name, body in space.defines.items():
+        if any(isinstance(n, Sym) and n.name in real for n in walk(body)):
+            real.add(name)
     return real

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 
 from grader.expr.nodes import Call, Compare, Expr, Num, walk
-from grader.symbolic.numeric import with_defaults
+from grader.symbolic.numeric import CHOICE, UNKNOWN_CHOICES, with_defaults
 from grader.symbolic.space import Domain, Space
 
 _BASE = (0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 3.0, -3.0, 0.1, -0.1, 0.001, -0.001, 5.0, -5.0, 10.0, -10.0,
@@ -107,6 +107,8 @@ def points(space: Space, indices: list[str], consts: set[float], rng: random.Ran
 
     def base(k: int) -> dict[str, float | int]:
         values: dict[str, float | int] = dict(zip(indices, combos[k % len(combos)], strict=True))
+        if space.functions:  # each unknown function is, in turn, each of its random stand-ins
+            values[CHOICE] = k % UNKNOWN_CHOICES
         for name, domain in space.variables.items():
             values[name] = draw(domain, rng, wide=False)
         if space.variables and rng.random() < 0.3:  # one variable far out at a time, not products of them

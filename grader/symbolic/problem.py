@@ -25,11 +25,13 @@ from grader.symbolic.equivalence import Checker
 from grader.symbolic.space import MAX_INDEX_RANGE, NAMED_DOMAINS, Budget, Domain, Space
 
 FIELDS = {"id", "kind", "title", "statement", "points", "variables", "indices", "define", "answer", "display",
-          "at_kinks", "time_limit", "tolerance", "follow_through_credit"}
+          "at_kinks", "time_limit", "tolerance", "follow_through_credit", "functions", "aliases"}
 AT_KINKS = ("ignore", "pytorch")
 AT_KINKS_DEFAULT = "ignore"
 TIME_LIMIT_DEFAULT = 2.0
 MAX_KEY_DEPTH = 300  # keys are walked recursively; this keeps far from Python's recursion limit
+MAX_SYMBOLIC_INDEX = 200  # the largest upper end of an index bounded by a variable (indices: {i: [1, n]})
+MAX_PARAMETERS = 4  # of an unknown function
 _INDEX = re.compile(r"^[a-z]$")
 
 
@@ -51,15 +53,20 @@ def load_expression_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolera
         ctx.fail("time_limit must be between 0.05 and 60 seconds", "time_limit")
 
     space = Space()
-    _indices(raw.get("indices", {}), ctx, space)
+    limits = _indices(raw.get("indices", {}), ctx, space)
     _variables(raw.get("variables", {}), ctx, space)
+    _index_limits(limits, ctx, space)
+    _functions(raw.get("functions", {}), ctx, space)
     _defines(raw.get("define", {}), ctx, space)
+    _check_index_limits(space, ctx)
+    _aliases(raw.get("aliases", {}), ctx, space)
 
     if "answer" not in raw:
         ctx.fail("an expression problem needs an answer (a formula, or diff(f, x) to have it computed)")
     symbols = space.symbols()
     answer_text = raw["answer"] if isinstance(raw["answer"], str) else repr(raw["answer"])
-    source = ctx.expression(raw["answer"], symbols, "answer")
+    notation = space.notation(aliases=False)
+    source = ctx.expression(raw["answer"], symbols, "answer", notation=notation)
     _check_sum_indices(source, space, ctx, "answer")
     try:
         key = expand_diffs(source, space)
@@ -86,7 +93,7 @@ def load_expression_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolera
         ctx.fail("the answer has no value at enough points of the declared domain; check the variables' domains",
                  "answer")
     if "display" in raw:
-        display = ctx.expression(raw["display"], symbols, "display")
+        display = ctx.expression(raw["display"], symbols, "display", notation=space.notation())
         spend(ctx, tree_size(display), "display", what="answer")
         if any(isinstance(n, Call) and n.func == "diff" for n in walk(display)):
             ctx.fail("display is the key as shown; it cannot use diff", "display")
@@ -99,17 +106,112 @@ def load_expression_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolera
     return problem
 
 
-def _indices(raw: Any, ctx: Context, space: Space) -> None:
+def _indices(raw: Any, ctx: Context, space: Space) -> dict[str, str]:
+    """Read the indices; those whose upper end is a variable (``[1, n]``) are returned, to be bound later."""
+    limits: dict[str, str] = {}
     for name, spec in ctx.mapping(raw, "indices").items():
         if not _INDEX.match(str(name)):
             ctx.fail(f"index {name!r} must be a single lowercase letter", "indices", name)
-        if not (isinstance(spec, list) and len(spec) == 2 and all(isinstance(v, int) and not isinstance(v, bool)
-                                                                  for v in spec)):
-            ctx.fail("an index needs a range of whole numbers, e.g. [1, 3]", "indices", name)
+        whole = isinstance(spec, list) and len(spec) == 2 and isinstance(spec[0], int) and not isinstance(spec[0], bool)
+        if whole and isinstance(spec[1], str):
+            if not 0 <= spec[0] <= 9:
+                ctx.fail("an index starts at a whole number between 0 and 9", "indices", name)
+            limits[name] = spec[1]
+            space.indices[name] = (spec[0], spec[0])  # its upper end once the variable is known
+            continue
+        if not (whole and isinstance(spec[1], int) and not isinstance(spec[1], bool)):
+            ctx.fail("an index needs a range of whole numbers, e.g. [1, 3], or up to an integer variable, "
+                     "e.g. [1, n]", "indices", name)
         lo, hi = spec
         if not 0 <= lo <= hi or hi - lo + 1 > MAX_INDEX_RANGE or hi > 9:
             ctx.fail(f"an index runs over at most {MAX_INDEX_RANGE} values between 0 and 9", "indices", name)
         space.indices[name] = (lo, hi)
+    return limits
+
+
+def _index_limits(limits: dict[str, str], ctx: Context, space: Space) -> None:
+    """Bind ``indices: {i: [1, n]}``: n must be an integer variable with a range; i then runs up to n."""
+    for name, limit in limits.items():
+        domain = space.variables.get(limit)
+        if domain is None:
+            ctx.fail(f"the upper end {limit!r} of index {name} must be an integer variable declared under variables",
+                     "indices", name)
+        if not domain.integer or not domain.bounded:
+            ctx.fail(f"the upper end {limit} of index {name} must be an integer variable with a range, e.g. "
+                     f"{limit}: {{integer: true, range: [1, 6]}}", "indices", name)
+        lo = space.indices[name][0]
+        hi = math.floor(domain.high)
+        if hi < lo:
+            ctx.fail(f"index {name} never reaches its start {lo}: {limit} is at most {hi}", "indices", name)
+        if hi > MAX_SYMBOLIC_INDEX:
+            ctx.fail(f"{limit} bounds index {name}, so its range may reach at most {MAX_SYMBOLIC_INDEX}",
+                     "variables", limit)
+        space.indices[name] = (lo, hi)
+        space.index_limits[name] = limit
+
+
+def _check_index_limits(space: Space, ctx: Context) -> None:
+    """Indexed names are written with one digit per index (``w_12``): an index bounded by a variable reaches
+    at most 9 when the problem has indexed variables or defines."""
+    if not (space.families or space.family_defines):
+        return
+    for name, limit in space.index_limits.items():
+        if space.indices[name][1] > 9:
+            ctx.fail(f"{limit} bounds index {name}, which indexed names use, so its range may reach at most 9",
+                     "variables", limit)
+
+
+def _functions(raw: Any, ctx: Context, space: Space) -> None:
+    """``functions: {g: [w]}``: unknown differentiable functions of declared real variables."""
+    for name, params in ctx.mapping(raw, "functions").items():
+        _check_name(name, ctx, space, "functions", name)
+        if name in space.functions:
+            ctx.fail(f"{name} is declared twice", "functions", name)
+        if "_" in str(name) or name == "d":
+            ctx.fail(f"an unknown function's name is a plain name such as g (not {name})", "functions", name)
+        if not (isinstance(params, list) and 1 <= len(params) <= MAX_PARAMETERS):
+            ctx.fail(f"an unknown function needs a list of 1 to {MAX_PARAMETERS} parameters, e.g. {name}: [w]",
+                     "functions", name)
+        for p in params:
+            if p not in space.variables or space.variables[p].integer:
+                ctx.fail(f"the parameter {p!r} of {name} must be a real variable declared under variables",
+                         "functions", name)
+        if len(set(params)) != len(params):
+            ctx.fail(f"a parameter of {name} is listed twice", "functions", name)
+        space.functions[name] = tuple(params)
+
+
+def _aliases(raw: Any, ctx: Context, space: Space) -> None:
+    """``aliases: {"a_i^L": a_i, "\\hat{y}": yhat}``: the course's spellings of the problem's names."""
+    from grader.expr.latex import tokenize_latex
+    from grader.expr.parser import tokenize
+
+    symbols = space.symbols()
+    for spelling, target in ctx.mapping(raw, "aliases").items():
+        if not isinstance(spelling, str) or not spelling.strip():
+            ctx.fail("an alias is a spelling in quotes, e.g. \"a_i^L\": a_i", "aliases")
+        if not isinstance(target, str) or target not in symbols:
+            names = ", ".join(sorted([*space.variables, *space.defines, *space.families])) or "none"
+            ctx.fail(f"the alias {spelling!r} must stand for a name of this problem (a variable, define or indexed "
+                     f"element; found {target!r}; names: {names})", "aliases", spelling)
+        if spelling == target:
+            ctx.fail(f"the alias {spelling!r} is the name itself", "aliases", spelling)
+        if spelling in symbols:
+            ctx.fail(f"the alias {spelling!r} is already a name of this problem", "aliases", spelling)
+        readable = 0
+        for tokenizer in (tokenize, tokenize_latex):
+            try:
+                tokens = [t for t in tokenizer(spelling) if t.kind != "end"]
+            except ValueError:
+                continue
+            if any(t.kind not in ("name", "num", "op", "open", "close", "prime")
+                   or (t.kind == "op" and t.text in "+-*/") for t in tokens):
+                ctx.fail(f"the alias {spelling!r} must be a name as written (letters, subscripts, superscripts, "
+                         "accents), not a formula", "aliases", spelling)
+            readable += 1
+        if not readable:
+            ctx.fail(f"the alias {spelling!r} cannot be read as plain text or LaTeX", "aliases", spelling)
+        space.aliases[spelling] = target
 
 
 def _domain(spec: Any, ctx: Context, *path: str) -> tuple[Domain, int]:
@@ -158,14 +260,16 @@ def _variables(raw: Any, ctx: Context, space: Space) -> None:
             space.variables[name] = domain
 
 
-def _check_name(name: Any, ctx: Context, space: Space, *path: str) -> None:
+def _check_name(name: Any, ctx: Context, space: Space, *path: str, function_name_ok: bool = False) -> None:
     ctx.name(name, *path)
     if name in library.CONSTANTS:
         ctx.fail(f"{name} is a constant ({'Euler' if name == 'e' else 'the circle'}'s number); choose another name",
                  *path)
-    if library.lookup(name) is not None:
+    func = library.lookup(name)
+    if func is not None and not (function_name_ok and func.value is not None and name == name.lower()):
         ctx.fail(f"{name} is the name of a function; choose another name", *path)
-    if name in space.indices or name in space.variables or name in space.families or name in space.defines:
+    if (name in space.indices or name in space.variables or name in space.families or name in space.defines
+            or name in space.functions):
         ctx.fail(f"{name} is declared twice", *path)
 
 
@@ -178,13 +282,14 @@ def _defines(raw: Any, ctx: Context, space: Space) -> None:
             _check_name(family, ctx, space, "define", name)
             family_formal[name] = (family, tuple(suffix))
             space.family_defines[family] = (tuple(suffix), Sym("0"))  # body below
-        else:
-            _check_name(name, ctx, space, "define", name)
+        else:  # a function's name may be given a value: sigma: sigmoid(x) (sigma(1 - sigma) is then a product)
+            _check_name(name, ctx, space, "define", name, function_name_ok=True)
             space.defines[name] = Sym("0")
     symbols = space.symbols()
+    notation = space.notation(aliases=False)
     parsed: dict[str, Expr] = {}
     for name, text in data.items():
-        tree = ctx.expression(text, symbols, "define", name)
+        tree = ctx.expression(text, symbols, "define", name, notation=notation)
         spend(ctx, tree_size(tree), "define", name, what="answer")
         if any(isinstance(n, Call) and n.func == "diff" for n in walk(tree)):
             ctx.fail("a define cannot use diff", "define", name)
@@ -192,6 +297,7 @@ def _defines(raw: Any, ctx: Context, space: Space) -> None:
         parsed[name] = tree
     for name, (family, formal) in family_formal.items():
         space.family_defines[family] = (formal, parsed.pop(name))
+    space.family_defines = _ordered_families(space, ctx)
     space.defines = _ordered(parsed, space, ctx)
 
 
@@ -209,6 +315,38 @@ def _ordered(defines: dict[str, Expr], space: Space, ctx: Context) -> dict[str, 
             ctx.fail(f"these defines refer to each other in a circle: {', '.join(cycle)}", "define", cycle[0])
         for n in ready:
             out[n] = defines[n]
+    return out
+
+
+def _ordered_families(space: Space, ctx: Context) -> dict[str, tuple[tuple[str, ...], Expr]]:
+    """The family defines in an order where each comes after the families it uses; fail on a cycle.
+
+    Families are bound before the plain defines (which may sum over them, ``yhat: sum(v_n*z_n, n, 1, 2)``);
+    a family may not use a plain define, so that order always exists.
+    """
+    families = space.family_defines
+    uses: dict[str, set[str]] = {}
+    for family, (_, body) in families.items():
+        found = set()
+        for node in walk(body):
+            if isinstance(node, Sym):
+                split = space.split(node.name)
+                if split is not None and split[0] in families and split[0] != family:
+                    found.add(split[0])
+        uses[family] = found
+    for family, (_, body) in families.items():
+        for node in walk(body):
+            split = space.split(node.name) if isinstance(node, Sym) else None
+            if split is not None and split[0] == family:
+                ctx.fail(f"the define of {family} refers to {family} itself", "define", family)
+    out: dict[str, tuple[tuple[str, ...], Expr]] = {}
+    while len(out) < len(families):
+        ready = [f for f in families if f not in out and uses[f] <= set(out)]
+        if not ready:
+            cycle = sorted(f for f in families if f not in out)
+            ctx.fail(f"these defines refer to each other in a circle: {', '.join(cycle)}", "define", cycle[0])
+        for f in ready:
+            out[f] = families[f]
     return out
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from grader.expr.library import FUNCTIONS
 from grader.expr.nodes import BinOp, Call, Compare, Cond, Expr, Logic, Neg, Num, Piecewise, Sum, Sym
+from grader.expr.notation import split_derivative
 from grader.expr.parser import GREEK
 
 # precedence: conditional 0, sum 1, product 2, unary minus 3, power 4, atom 5
@@ -17,7 +19,8 @@ _GREEK_NAMES = set(GREEK.values())
 _LATEX_CMP = {"<": "<", "<=": r"\le", ">": ">", ">=": r"\ge", "==": "=", "!=": r"\ne"}
 _LATEX_FUNCS = {"tanh": r"\tanh", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "sinh": r"\sinh",
                 "cosh": r"\cosh", "max": r"\max", "min": r"\min", "sigmoid": r"\sigma", "sign": r"\operatorname{sgn}",
-                "relu": r"\operatorname{ReLU}", "sech": r"\operatorname{sech}"}
+                "relu": r"\operatorname{ReLU}", "sech": r"\operatorname{sech}", "tan": r"\tan", "sec": r"\sec",
+                "csc": r"\csc", "cot": r"\cot", "asin": r"\arcsin", "acos": r"\arccos", "atan": r"\arctan"}
 
 
 def _decimal(v: Fraction) -> str | None:
@@ -68,6 +71,14 @@ def to_plain(node: Expr) -> str:
             left = _wrap_plain(a, level)
             right = _wrap_plain(b, level + 1 if op in "-/" else level)
             return f"{left} {op} {right}" if op in "+-" else f"{left}{op}{right}"
+        case Call(func=f, args=args) if split_derivative(f)[1]:
+            g, by = split_derivative(f)
+            inside = ", ".join(to_plain(a) for a in args)
+            if len(args) == 1:
+                return f"{g}{chr(39) * len(by)}({inside})"
+            if len(by) == 1:
+                return f"d{g}({inside})/d{by[0]}"
+            return f"d^{len(by)}{g}({inside})/{''.join('d' + p for p in by)}"
         case Call(func=f, args=args):
             return f"{f}({', '.join(to_plain(a) for a in args)})"
         case Piecewise(pieces=pieces):
@@ -123,10 +134,24 @@ def to_latex(node: Expr) -> str:
             return rf"\sqrt{{{to_latex(a)}}}"
         case Call(func="abs", args=(a,)):
             return rf"\left|{to_latex(a)}\right|"
+        case Call(func="log", args=(a, b)):
+            return rf"\log_{{{to_latex(b)}}}\left({to_latex(a)}\right)"
+        case Call(func="binomial", args=(n, k)):
+            return rf"\binom{{{to_latex(n)}}}{{{to_latex(k)}}}"
+        case Call(func="factorial", args=(a,)):
+            return f"{_wrap_latex(a, 5)}!"
+        case Call(func=f, args=args) if split_derivative(f)[1]:
+            g, by = split_derivative(f)
+            inside = ", ".join(to_latex(a) for a in args)
+            if len(args) == 1:
+                return rf"{g}{chr(39) * len(by)}\left({inside}\right)"
+            order = f"^{{{len(by)}}}" if len(by) > 1 else ""
+            below = " ".join(rf"\partial {_latex_name(p)}" for p in by)
+            return rf"\frac{{\partial{order} {g}\left({inside}\right)}}{{{below}}}"
         case Call(func="KroneckerDelta", args=(i, j)) if _short_index(i) and _short_index(j):
             return rf"\delta_{{{to_latex(i)}{to_latex(j)}}}"
         case Call(func=f, args=args):
-            name = _LATEX_FUNCS.get(f, rf"\operatorname{{{f}}}")
+            name = _LATEX_FUNCS.get(f, rf"\operatorname{{{f}}}" if f in FUNCTIONS else _latex_name(f))
             return rf"{name}\left({', '.join(to_latex(a) for a in args)}\right)"
         case Piecewise(pieces=pieces):
             otherwise = r"\text{otherwise}"

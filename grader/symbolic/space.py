@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader.expr import library
 from grader.expr.nodes import Expr, Sum, Sym, children
+from grader.expr.notation import Notation
 
 MAX_INDEX_RANGE = 9  # indices run over at most 9 values, so that w_12 reads unambiguously
 
@@ -133,6 +135,27 @@ class Space:
     families: dict[str, tuple[int, Domain]] = field(default_factory=dict)  # name -> (arity, domain)
     defines: dict[str, Expr] = field(default_factory=dict)  # in dependency order
     family_defines: dict[str, tuple[tuple[str, ...], Expr]] = field(default_factory=dict)  # s -> ((k,), body)
+    functions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # unknown g -> its parameters
+    aliases: dict[str, str] = field(default_factory=dict)  # the course's spelling -> the problem's name
+    index_limits: dict[str, str] = field(default_factory=dict)  # i -> n for indices: {i: [1, n]}
+    _notation: Notation | None = field(default=None, repr=False, compare=False)
+
+    def notation(self, aliases: bool = True) -> Notation:
+        """What the readers need to know of this problem's notation (SPEC 6.8); kept once complete."""
+        if aliases and self._notation is not None:
+            return self._notation
+        valued = frozenset(n for n in self.defines if library.lookup(n) is not None)
+        families = {f: tuple(self.element(f, e) for e in self.elements(f))
+                    for f, (arity, _) in self.families.items() if arity == 1}
+        out = Notation(dict(self.functions), valued, dict(self.aliases) if aliases else {}, families,
+                       frozenset(self.indices))
+        if aliases:
+            self._notation = out
+        return out
+
+    def index_bounds(self) -> dict[str, tuple[int, int | str]]:
+        """The index ranges as the readers take them: ``\\sum_i`` runs to ``n`` for ``indices: {i: [1, n]}``."""
+        return {i: (lo, self.index_limits.get(i, hi)) for i, (lo, hi) in self.indices.items()}
 
     @property
     def index_values(self) -> range:

@@ -121,7 +121,13 @@ class SympyConverter:
         f = node.func
         simple = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs, "sign": sympy.sign,
                   "tanh": sympy.tanh, "sin": sympy.sin, "cos": sympy.cos, "sinh": sympy.sinh, "cosh": sympy.cosh,
-                  "sech": sympy.sech}
+                  "sech": sympy.sech, "tan": sympy.tan, "sec": sympy.sec, "csc": sympy.csc, "cot": sympy.cot,
+                  "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan, "asinh": sympy.asinh,
+                  "acosh": sympy.acosh, "atanh": sympy.atanh, "factorial": sympy.factorial}
+        if f == "log" and len(args) == 2:
+            return sympy.log(u, args[1])
+        if f == "binomial":
+            return sympy.binomial(u, args[1])
         if f in simple:
             return simple[f](u)
         if f == "sigmoid":

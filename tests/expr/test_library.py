@@ -72,12 +72,45 @@ GRID: list[tuple[str, tuple[float, ...]]] = [
     *(("cosh", (x,)) for x in XS),
     *(("sech", (x,)) for x in XS),
     *(("relu6", (x,)) for x in (*XS, 5.5, 6.5, 7.2)),
+    *(("log", (x, b)) for x, b in itertools.product(POSITIVE, (2.0, 10.0, 0.5))),
+    *(("tan", (x,)) for x in (-1.3, -0.45, 0.07, 0.6, 1.2)),
+    *(("sec", (x,)) for x in (-1.3, -0.45, 0.07, 0.6, 1.2)),
+    *(("csc", (x,)) for x in (-2.7, -1.3, -0.45, 0.6, 1.9)),
+    *(("cot", (x,)) for x in (-2.7, -1.3, -0.45, 0.6, 1.9)),
+    *((f, (x,)) for f in ("asin", "acos", "atanh") for x in (-0.9, -0.45, -0.05, 0.07, 0.6, 0.95)),
+    *((f, (x,)) for f in ("atan", "asinh") for x in XS),
+    *(("acosh", (x,)) for x in (1.05, 1.5, 3.2, 10.0)),
 ]
 
 
 def test_the_grid_covers_every_numeric_function() -> None:
-    numeric = {name for name, f in FUNCTIONS.items() if f.value is not None}
+    numeric = {name for name, f in FUNCTIONS.items() if f.value is not None and f.partials is not None}
     assert numeric <= {name for name, _ in GRID}
+
+
+@pytest.mark.parametrize(("name", "args", "value"), [
+    ("factorial", (0.0,), 1.0), ("factorial", (5.0,), 120.0), ("factorial", (0.5,), math.sqrt(math.pi) / 2),
+    ("factorial", (170.0,), float(math.factorial(170))),
+    ("binomial", (5.0, 2.0), 10.0), ("binomial", (5.0, 7.0), 0.0), ("binomial", (5.0, -1.0), 0.0),
+    ("binomial", (-3.0, 2.0), 6.0), ("binomial", (2.5, 1.0), 2.5), ("binomial", (20000.0, 2.0), 199990000.0),
+    ("log", (8.0, 2.0), 3.0), ("log", (1000.0, 10.0), 3.0), ("asin", (1.0,), math.pi / 2), ("cot", (math.pi / 4,), 1.0),
+])
+def test_values_of_functions_without_a_derivative_rule_and_at_exact_points(
+        name: str, args: tuple[float, ...], value: float) -> None:
+    f = FUNCTIONS[name]
+    assert f.value is not None
+    assert f.value(*args) == pytest.approx(value, rel=1e-12)
+
+
+@pytest.mark.parametrize(("name", "args"), [
+    ("factorial", (-1.0,)), ("factorial", (171.0,)), ("log", (2.0, 1.0)), ("log", (2.0, -2.0)), ("asin", (1.5,)),
+    ("acosh", (0.5,)), ("atanh", (1.0,)),
+])
+def test_values_outside_the_domain_are_errors(name: str, args: tuple[float, ...]) -> None:
+    f = FUNCTIONS[name]
+    assert f.value is not None
+    with pytest.raises((ValueError, OverflowError)):
+        f.value(*args)
 
 
 def function(name: str) -> Function:
