@@ -18,7 +18,7 @@ from grader.grading.numeric import (
     within,
 )
 from grader.grading.result import PartResult, Verdict
-from grader.grading.rounding import Habit, allowance, is_slip, protected_unit, read_digits, width
+from grader.grading.rounding import Habit, allowance, is_slip, magnitude, protected_unit, read_digits, width
 from grader.grading.search import MistakeSearch, mistaken_values
 from grader.grading.steps import ROUNDING_SLACK, TOO_FEW_DIGITS, last_digit_unit, too_few_digits
 from grader.problemset.model import NetworkProblem, Quantity, Tolerance, ToleranceMode
@@ -169,6 +169,15 @@ def _mistake_gap(problem: NetworkProblem, q: Quantity) -> float:
     return found
 
 
+def _zero_unit(tol: Tolerance, reference: float) -> float:
+    """The last digit a 0 read as a float stands for: the tolerance's own rounding, or else the protected one."""
+    if tol.mode is ToleranceMode.DECIMALS:
+        return 10.0**-tol.digits
+    if tol.mode is ToleranceMode.SIGFIGS:
+        return 10.0 ** (magnitude(reference) - tol.digits + 1)
+    return protected_unit(reference)
+
+
 class _Judge:
     """Judges one submission's asked answers, each after every answer it rests on (SPEC 5 and 6.1).
 
@@ -221,7 +230,7 @@ class _Judge:
         tol = self.problem.tolerance_for(q.name)
         unit = self.units[q.name] if q.name in self.units else last_digit_unit(raw)
         if value == 0 and isinstance(raw, float) and unit is not None:
-            unit = min(unit, protected_unit(reference))  # 0.0000 read as a float keeps no digits: as if written so
+            unit = min(unit, _zero_unit(tol, reference))  # 0.0000 read as a float keeps no digits: as if written so
         diff = abs(value - reference)
         if start is None:
             if not within(diff, width(tol, reference) + allowance(tol, unit, reference) + bound, value, reference):
