@@ -460,10 +460,8 @@ class Parser:
         func = derivative_name(name, params * primes, params) if primes else name
         return Call(func, args, t.pos)
 
-    def unknown_args(self, name: str, t: Token) -> tuple[Expr, ...]:
-        params = self.notation.functions[name]
-        if not (self.tok.kind == "open" and self.tok.text == "("):
-            return tuple(Sym(p, t.pos) for p in params)  # g alone is g(w)
+    def arguments(self) -> list[Expr]:
+        """The comma-separated arguments after an opening bracket (the caller reads the closing one)."""
         open_tok = self.advance()
         self.enter(open_tok.pos)
         args = [self.conditional()]
@@ -471,6 +469,13 @@ class Parser:
             self.advance()
             args.append(self.conditional())
         self.depth -= 1
+        return args
+
+    def unknown_args(self, name: str, t: Token) -> tuple[Expr, ...]:
+        params = self.notation.functions[name]
+        if not (self.tok.kind == "open" and self.tok.text == "("):
+            return tuple(Sym(p, t.pos) for p in params)  # g alone is g(w)
+        args = self.arguments()
         self.expect("close", ")", what='")"')
         if len(args) != len(params):
             raise ExpressionError(f'{name} takes {len(params)} argument{"s" if len(params) != 1 else ""} '
@@ -719,13 +724,8 @@ class Parser:
                     raise ExpressionError(f"{t.text}^-1 (an inverse function) is not supported", caret.pos)
                 func, exponent = library.FUNCTIONS[inverse], None  # tan^-1(x) is atan(x)
         if self.tok.kind == "open" and self.tok.text in "([{":
-            open_tok = self.advance()
-            self.enter(open_tok.pos)
-            args = [self.conditional()]
-            while self.tok.kind == "comma":
-                self.advance()
-                args.append(self.conditional())
-            self.depth -= 1
+            open_tok = self.tok
+            args = self.arguments()
             closer = _CLOSE[open_tok.text]
             self.expect("close", closer, what=f'"{closer}"')
         elif self._starts_implicit_factor() and self.tok.kind != "open":

@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
-from grader.problemset.loader import load_problem_set
 from grader.problemset.model import ExpressionProblem
-from grader.problemset.source import ProblemSetError
 from grader.symbolic.grade import grade_expression
-
-
-def one(body: str) -> ExpressionProblem:
-    lines = "".join(f"    {line}\n" for line in body.splitlines())
-    text = "id: t\nproblems:\n  - id: q\n    kind: expression\n" + lines
-    problem = load_problem_set(text, "t.yaml").problem("q")
-    assert isinstance(problem, ExpressionProblem)
-    return problem
-
-
-def fails(body: str) -> ProblemSetError:
-    with pytest.raises(ProblemSetError) as info:
-        one(body)
-    return info.value
+from tests.symbolic.test_expression_problems import fails, one
 
 
 def verdict(problem: ExpressionProblem, answer: str) -> str:
