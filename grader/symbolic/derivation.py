@@ -25,6 +25,7 @@ MAX_STEP_CHARS = MAX_LENGTH  # characters of one step: those of any one formula
 MAX_DERIVATION_CHARS = 20_000  # characters of all the steps together
 
 _IF = re.compile(r"\bif\b")
+_ELSE = re.compile(r"\belse\b")
 _DELIMITERS = (("\\[", "\\]"), ("\\(", "\\)"))
 
 Step = str | int | float
@@ -130,7 +131,7 @@ def _level(text: str) -> int:
 
 
 def _equals(text: str) -> list[int]:
-    """Offsets of the lone ``=`` outside brackets and ``cases`` (not ``<=``, ``==``, ...), none after an ``if``."""
+    """Offsets of the lone ``=`` outside brackets, ``cases`` and ``if ... else`` (not ``<=``, ``==``, ...)."""
     level = 0
     found: list[int] = []
     for i, ch in enumerate(text):
@@ -147,8 +148,8 @@ def _equals(text: str) -> list[int]:
             after = text[i + 1] if i + 1 < len(text) else ""
             if (before and before in "<>!=\\") or (after and after in "=<>"):
                 continue
-            if _IF.search(text, 0, i):
-                break  # a condition (``1 if x = 0 else 2``): the rest is one formula
+            if len(_IF.findall(text, 0, i)) > len(_ELSE.findall(text, 0, i)):
+                continue  # inside a condition: ``1 if x = 0 else 2``
             found.append(i)
     return found
 
