@@ -15,6 +15,9 @@ def grade(ps: ProblemSet, answers: Answers) -> GradeResult:
         raise AnswersError(f"these answers are for problem set {answers.problem_set!r}, not {ps.id!r}",
                            file=answers.file, field="problem_set")
     result = GradeResult(ps.id, answers.student)
+    from grader.symbolic.chains import StudentChain
+
+    chain = StudentChain()  # the student's expression answers so far, for answer_of (in the set's order)
     known = {p.id for p in ps.problems}
     for pid in answers.answers:
         if pid not in known:
@@ -27,6 +30,6 @@ def grade(ps: ProblemSet, answers: Answers) -> GradeResult:
         elif isinstance(problem, ExpressionProblem):
             from grader.symbolic.grade import grade_expression
 
-            pr.parts = [grade_expression(problem, submitted)]
+            pr.parts = [grade_expression(problem, submitted, chain)]
         result.problems.append(pr)
     return result

@@ -43,6 +43,8 @@ class PartResult:
     # "degenerate": a follow-through that rests on an earlier answer of 0, 1 or a copy of another value
     # where the key has none of these (SPEC 6.1.5); listed for the instructor on the class results.
     flag: str | None = None
+    # A derivation's steps (SPEC 6.6): [{"step": 1, "text": ..., "verdict": "correct"}, ...]; None for one formula.
+    steps: list[dict[str, Any]] | None = None
 
     @property
     def score(self) -> float:
@@ -59,7 +61,8 @@ class PartResult:
                 "verdict": self.verdict.value, "credit": self.credit, "points": self.points,
                 "misconception": self.misconception, "feedback": self.feedback,
                 "feedback_hidden": self.hidden, **({"shown": True} if self.shown else {}),
-                **({"flag": self.flag} if self.flag else {})}
+                **({"flag": self.flag} if self.flag else {}),
+                **({"steps": [dict(s) for s in self.steps]} if self.steps is not None else {})}
 
 
 @dataclass

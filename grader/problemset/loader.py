@@ -39,6 +39,7 @@ def load_problem_set(text: str, file: str = "<problem set>") -> ProblemSet:
     check_problem_count(raw_problems, ctx)
     problems: list[Problem] = []
     seen: dict[str, int] = {}
+    ids = [str(r.get("id")) for r in raw_problems if isinstance(r, dict)]  # for answer_of's messages
     for index, raw in enumerate(raw_problems):
         pctx = ctx.at(None, ("problems", index))
         raw = pctx.mapping(raw)
@@ -49,11 +50,12 @@ def load_problem_set(text: str, file: str = "<problem set>") -> ProblemSet:
         if pid in seen:
             pctx.fail(f"duplicate problem id {pid!r} (first used by problem number {seen[pid] + 1})", "id")
         seen[pid] = index
-        problems.append(_load_problem(raw, pctx, tolerance, credit))
+        problems.append(_load_problem(raw, pctx, tolerance, credit, {p.id: p for p in problems}, ids))
     return ProblemSet(set_id, title, problems, file=file, warnings=ctx.warnings, source_text=text)
 
 
-def _load_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credit: float) -> Problem:
+def _load_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credit: float,
+                  earlier: dict[str, Problem], ids: list[str]) -> Problem:
     kind = raw.get("kind", "network" if ("forward" in raw or "layers" in raw) else None)
     if kind not in KINDS:
         ctx.fail(f"kind must be one of {', '.join(KINDS)}, found {kind!r}", "kind")
@@ -67,7 +69,7 @@ def _load_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credi
         return load_network(raw, ctx, tolerance, credit)
     from grader.symbolic.problem import load_expression_problem
 
-    return load_expression_problem(raw, ctx, tolerance, credit)
+    return load_expression_problem(raw, ctx, tolerance, credit, earlier, ids)
 
 
 def load_problem_set_file(path: str | Path) -> ProblemSet:

@@ -431,3 +431,10 @@ def _point(s: Sample, checker: Checker) -> str:
         parts.append(f"{f} = ({', '.join(values)})")
     return ", ".join(parts) if parts else "some point"
 
+
+
+# what the feedback on a derivation's steps (``grade.py``) says of a point, in the same words
+fmt = _fmt
+nice_point = _nice_point
+point_magnitude = _magnitude
+point_text = _point

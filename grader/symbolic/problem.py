@@ -5,21 +5,25 @@ Fields: ``id``, ``kind``, ``title``, ``statement``, ``points``, ``variables`` (n
 ``integer``, ``range: [a, b]``, ``domain``, ``indexed``), ``indices`` (name -> ``[lo, hi]``),
 ``define`` (name -> formula; ``s_k`` defines a family over index ``k``), ``answer`` (a formula,
 ``diff(f, x)`` computed here), ``display`` (a nicer form of the key, checked equal to it),
-``at_kinks`` (``ignore`` or ``pytorch``) and ``time_limit`` (seconds per check). Every error names
-the field and its line.
+``at_kinks`` (``ignore`` or ``pytorch``) and ``time_limit`` (seconds per check). A define may be
+``{answer_of: q5}``: q5's key here, the student's own q5 in follow-through (``chains.py``). Every
+error names the field and its line.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from grader.expr import library
-from grader.expr.nodes import Call, Expr, Neg, Num, Sum, Sym, depth, walk
+from grader.expr.nodes import Call, Expr, Neg, Num, Sum, Sym, depth, free_symbols, walk
 from grader.problemset.context import NAME, Context
 from grader.problemset.limits import spend, tree_size
-from grader.problemset.model import ExpressionProblem, Tolerance
+from grader.problemset.model import ExpressionProblem, Problem, Tolerance
+from grader.symbolic.chains import TooLarge, written_out
 from grader.symbolic.derivative import DerivativeError, expand_diffs
 from grader.symbolic.equivalence import Checker
 from grader.symbolic.space import MAX_INDEX_RANGE, NAMED_DOMAINS, Budget, Domain, Space
@@ -35,9 +39,14 @@ MAX_PARAMETERS = 4  # of an unknown function
 _INDEX = re.compile(r"^[a-z]$")
 
 
-def load_expression_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolerance,
-                            credit: float) -> ExpressionProblem:
-    """Validate ``raw`` and compute its key; fail through ``ctx`` with the field and line."""
+def load_expression_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolerance, credit: float,
+                            earlier: Mapping[str, Problem] | None = None,
+                            ids: Sequence[str] = ()) -> ExpressionProblem:
+    """Validate ``raw`` and compute its key; fail through ``ctx`` with the field and line.
+
+    ``earlier`` holds the set's problems before this one (by id) and ``ids`` every problem id of the
+    set, for ``answer_of``.
+    """
     ctx.check_keys(raw, FIELDS, "an expression problem")
     pid = raw["id"]
     title = ctx.text(raw.get("title", pid), "title")
@@ -57,7 +66,7 @@ def load_expression_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolera
     _variables(raw.get("variables", {}), ctx, space)
     _index_limits(limits, ctx, space)
     _functions(raw.get("functions", {}), ctx, space)
-    _defines(raw.get("define", {}), ctx, space)
+    answer_of = _defines(raw.get("define", {}), ctx, space, pid, earlier or {}, ids)
     _check_index_limits(space, ctx)
     _aliases(raw.get("aliases", {}), ctx, space)
 
@@ -83,7 +92,8 @@ def load_expression_problem(raw: dict[str, Any], ctx: Context, tolerance: Tolera
         id=pid, title=title, kind="expression", points={"": points}, line=ctx.doc.line(ctx.base),
         statement=statement, variables=dict(space.variables), define=_define_trees(space), answer=key,
         answer_text=answer_text,
-        options={"at_kinks": at_kinks, "time_limit": time_limit, "chain_factors": chain_factors},
+        options={"at_kinks": at_kinks, "time_limit": time_limit, "chain_factors": chain_factors,
+                 **({"answer_of": answer_of, "source": source} if answer_of else {})},
         follow_through_credit=credit, space=space, differentiated=differentiated, tolerance=tolerance,
     )
     checker = Checker(space, key, at_kinks, seed=pid)
@@ -273,12 +283,18 @@ def _check_name(name: Any, ctx: Context, space: Space, *path: str, function_name
         ctx.fail(f"{name} is declared twice", *path)
 
 
-def _defines(raw: Any, ctx: Context, space: Space) -> None:
+def _defines(raw: Any, ctx: Context, space: Space, pid: str, earlier: Mapping[str, Problem],
+             ids: Sequence[str]) -> dict[str, str]:
+    """Fill ``space``'s defines; return the chained ones (define -> the problem whose answer it is)."""
     data = ctx.mapping(raw, "define")
     family_formal: dict[str, tuple[str, tuple[str, ...]]] = {}
+    chained: dict[str, str] = {}
     for name in data:
         family, _, suffix = str(name).rpartition("_")
-        if family and suffix and all(c in space.indices for c in suffix) and NAME.match(family):
+        if isinstance(data[name], dict):
+            _check_name(name, ctx, space, "define", name)
+            space.defines[name] = Sym("0")
+        elif family and suffix and all(c in space.indices for c in suffix) and NAME.match(family):
             _check_name(family, ctx, space, "define", name)
             family_formal[name] = (family, tuple(suffix))
             space.family_defines[family] = (tuple(suffix), Sym("0"))  # body below
@@ -289,6 +305,10 @@ def _defines(raw: Any, ctx: Context, space: Space) -> None:
     notation = space.notation(aliases=False)
     parsed: dict[str, Expr] = {}
     for name, text in data.items():
+        if isinstance(text, dict):
+            chained[name], parsed[name] = _answer_of(text, ctx, space, pid, earlier, ids, name)
+            spend(ctx, tree_size(parsed[name]), "define", name, what="answer")
+            continue
         tree = ctx.expression(text, symbols, "define", name, notation=notation)
         spend(ctx, tree_size(tree), "define", name, what="answer")
         if any(isinstance(n, Call) and n.func == "diff" for n in walk(tree)):
@@ -299,6 +319,44 @@ def _defines(raw: Any, ctx: Context, space: Space) -> None:
         space.family_defines[family] = (formal, parsed.pop(name))
     space.family_defines = _ordered_families(space, ctx)
     space.defines = _ordered(parsed, space, ctx)
+    return chained
+
+
+def _answer_of(spec: dict[Any, Any], ctx: Context, space: Space, pid: str, earlier: Mapping[str, Problem],
+               ids: Sequence[str], name: str) -> tuple[str, Expr]:
+    """``{answer_of: q5}``: q5's key with q5's own defines written out, in this problem's variables."""
+    path = ("define", name)
+    ctx.check_keys(spec, {"answer_of"}, "a define of an earlier answer", *path)
+    source = spec.get("answer_of")
+    if not isinstance(source, str):
+        ctx.fail("a define is a formula or {answer_of: ID} with the id of an earlier expression problem", *path)
+    where = (*path, "answer_of")
+    if source == pid:
+        ctx.fail(f"answer_of names this problem itself ({pid}); it must name an earlier problem", *where)
+    if source not in earlier:
+        if source in ids:
+            ctx.fail(f"answer_of names {source}, which comes after {pid} in the set; it must name an earlier "
+                     "problem (this also rules out circles)", *where)
+        close = difflib.get_close_matches(source, [i for i in ids if i in earlier], n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        ctx.fail(f"answer_of names {source!r}, which is not a problem of this set{hint}", *where)
+    problem = earlier[source]
+    if not isinstance(problem, ExpressionProblem) or problem.answer is None or problem.space is None:
+        ctx.fail(f"answer_of names {source}, which is a {problem.kind} problem; it must be an expression problem",
+                 *where)
+    if problem.space.indices or problem.space.families or problem.space.family_defines:
+        ctx.fail(f"answer_of names {source}, which uses indices; only answers without indices can be carried "
+                 "into another problem", *where)
+    try:
+        tree = written_out(problem.answer, problem.space.defines)
+    except TooLarge:
+        ctx.fail(f"the key of {source} with its defines written out is too large to carry into {pid}", *where)
+    missing = sorted(free_symbols(tree) - set(space.variables) - set(library.CONSTANTS))
+    if missing:
+        names = ", ".join(missing)
+        ctx.fail(f"answer_of {source}: its answer uses {names}, which {pid} does not declare; declare "
+                 f"{'it' if len(missing) == 1 else 'them'} under variables", *where)
+    return source, tree
 
 
 def _ordered(defines: dict[str, Expr], space: Space, ctx: Context) -> dict[str, Expr]:

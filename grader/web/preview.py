@@ -1,5 +1,7 @@
 """The live preview: what a student typed, read by the same parser that grades it, drawn as MathML.
 
+A formula typed as a derivation (a step per line, or ``a = b = c``) is shown step by step.
+
 A numeric answer is read as the grader reads numbers (``0.83``, ``1/3``, ``tanh(1.2)``) and its value is
 shown too; a formula is read with the problem's own names (its variables, defines and indices). A text
 that cannot be read gets the parser's message, with the column.
@@ -25,6 +27,7 @@ from grader.service.api.schemas import BodyIn
 from grader.service.errors import NotFound
 from grader.service.loaded import loaded_set
 from grader.service.store.sets import current_version, visible_set
+from grader.symbolic.derivation import MAX_DERIVATION_CHARS, Refused, split_steps
 
 from .session import JsonUser
 
@@ -63,6 +66,26 @@ def preview_formula(text: str, problem: ExpressionProblem) -> Preview:
         return Preview(ok=True)
     symbols = problem.space.symbols() if problem.space is not None else set(problem.variables)
     indices = problem.space.indices if problem.space is not None else None
+
+    def readable(step: str) -> bool:
+        try:
+            read_answer(step, symbols, indices=indices)
+        except ExpressionError:
+            return False
+        return True
+
+    steps = split_steps(text, readable)
+    if isinstance(steps, Refused):
+        return Preview(ok=False, error=steps.message)
+    if steps is not None and len(steps) > 1:  # a derivation: each step shown on its line, after "="
+        shown = []
+        for k, step in enumerate(steps, 1):
+            try:
+                tree = read_answer(str(step), symbols, indices=indices)
+            except ExpressionError as exc:
+                return Preview(ok=False, error=f"step {k}: {exc.describe()}")
+            shown.append(f'<span class="step">{"= " if k > 1 else ""}{_mathml(tree)}</span>')
+        return Preview(ok=True, mathml="".join(shown))
     try:
         tree = read_answer(text, symbols, indices=indices)
     except ExpressionError as exc:
@@ -97,7 +120,8 @@ def _mathml(tree: Any) -> str:
 
 
 class PreviewIn(BodyIn):
-    text: str = Field(max_length=MAX_LENGTH, description="what the student typed")
+    text: str = Field(max_length=max(MAX_LENGTH, MAX_DERIVATION_CHARS),
+                      description="what the student typed (a formula, or a derivation, a step per line)")
     set: str = Field(max_length=64, description="the problem set's id")
     problem: str = Field(max_length=64, description="the problem's id")
 

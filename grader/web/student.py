@@ -66,7 +66,9 @@ def _fields(problem: Problem, previous: Any, typed: dict[int, str] | None) -> li
         hint = "A number, e.g. 0.8337, 1/3 or tanh(1.2)."
     else:
         names = [problem.id]
-        hint = "A formula in plain text, e.g. sigma(x)*(1 - sigma(x)), or LaTeX, e.g. \\frac{1}{2}x^2."
+        hint = ("A formula in plain text, e.g. sigma(x)*(1 - sigma(x)), or LaTeX, e.g. \\frac{1}{2}x^2. "
+                "To show your derivation, write one step per line: the last line is your answer, and every "
+                "step is checked.")
     fields = []
     for i, name in enumerate(names):
         if typed is not None:
@@ -81,6 +83,8 @@ def _fields(problem: Problem, previous: Any, typed: dict[int, str] | None) -> li
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return "\n".join(str(v) for v in value)  # a derivation sent as a list: a step per line
     if value is None or isinstance(value, dict | list):
         return ""
     return str(value)
@@ -99,8 +103,11 @@ def _statement_parts(problem: Problem, values: dict[str, float]) -> dict[str, An
     assert isinstance(problem, ExpressionProblem)
     space = problem.space
     variables = {n: d.describe() for n, d in space.variables.items()} if space else {}
-    return {"variables": variables, "task": _task(problem),
-            "define": [(n, Markup(to_mathml(t, display="inline"))) for n, t in problem.define.items()]}
+    chained: dict[str, str] = problem.options.get("answer_of", {})
+    # a name for an earlier answer is shown as that, not as its key (which would give the earlier answer away)
+    define = [(n, Markup("your answer to <a href=\"{0}\">{0}</a>").format(chained[n]) if n in chained
+               else Markup(to_mathml(t, display="inline"))) for n, t in problem.define.items()]
+    return {"variables": variables, "task": _task(problem), "define": define}
 
 
 def _task(problem: ExpressionProblem) -> Markup | None:
@@ -199,8 +206,9 @@ def _typed(form: Form, problem: Problem) -> dict[int, str]:
 
 def _answer(problem: Problem, typed: dict[int, str]) -> Any:
     """This problem's entry of the answers file, or None when nothing was typed."""
-    if isinstance(problem, ExpressionProblem):
-        text = typed.get(0, "").strip()
+    if isinstance(problem, ExpressionProblem):  # one formula, or a derivation with a step per line
+        lines = [line.rstrip() for line in typed.get(0, "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+        text = "\n".join(line for line in lines if line.strip())
         return text or None
     assert isinstance(problem, NetworkProblem)
     out: dict[str, Any] = {}

@@ -74,10 +74,12 @@ def test_running_out_of_time_is_undecided_never_wrong() -> None:
 
 
 def test_non_text_answers_are_invalid_with_a_reason() -> None:
-    for value, word in (([1, 2], "a list"), ({"a": 1}, "a mapping"), (True, "true")):
+    # a list is a derivation (SPEC 6.6): its steps must be formulas or numbers
+    for value, word in (([1, [2]], "step 2 is a list"), (["x", {"a": 1}], "step 2 is a mapping"),
+                        ({"a": 1}, "a mapping"), (True, "true"), ([None, "x"], "step 1 is nothing")):
         result = grade_expression(sigmoid_problem(), value)
         assert result.verdict is Verdict.INVALID
-        assert word in result.feedback
+        assert word in result.feedback.lower()
 
 
 def test_huge_and_deeply_nested_answers_are_invalid_quickly() -> None:
