@@ -17,11 +17,12 @@ import math
 import time
 from collections.abc import Callable
 
+from grader.grading.network import start_of
 from grader.grading.numeric import is_close
 from grader.grading.search import MistakeSearch, mistaken_values
 from grader.grading.steps import step_close
-from grader.problemset.model import NetworkProblem, ProblemSet, Quantity, Tolerance
-from grader.solver.world import Overrides, World, solve, variant_leaves
+from grader.problemset.model import NetworkProblem, ProblemSet, Tolerance
+from grader.solver.world import Overrides, solve, variant_leaves
 
 VARIANTS = 3  # students' variants sampled for a randomised problem, besides the reference
 SHOWN = 3  # quantities named per warning
@@ -62,7 +63,7 @@ def problem_warnings(problem: NetworkProblem, set_id: str) -> list[str]:
                 undefined.setdefault(q.name, student)
                 continue
             tol = problem.tolerance_for(q.name)
-            start = _start(problem, q, key)
+            start = start_of(problem, q, key)
             accepts = _accepts(right, tol, start)
             step = right if start is None else right - start
             if abs(step) > ZERO and accepts(0.0 if start is None else start):
@@ -106,13 +107,6 @@ def _listed(found: dict[str, tuple[str, float]]) -> str:
     shown = [f"{n} (key {right:.4g}, {tol})" for n, (tol, right) in list(found.items())[:SHOWN]]
     more = f" and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
     return ", ".join(shown) + more
-
-
-def _start(problem: NetworkProblem, q: Quantity, key: World) -> float | None:
-    if q.kind != "next" or q.target not in problem.params:
-        return None
-    slot = key.tape.slot_of[q.target]
-    return key.values[slot] if q.step <= 1 else key.after[q.step - 2].values[slot]
 
 
 def _accepts(right: float, tol: Tolerance, start: float | None) -> Callable[[float], bool]:

@@ -113,7 +113,7 @@ def _entry_right(problem: NetworkProblem, judge: _Judge, key: World, entry: str,
         number = read_number(value)
     except NumberError:
         return False
-    return judge.right(q, number, value, key.value(q), _start(problem, q, key), 0.0)
+    return judge.right(q, number, value, key.value(q), start_of(problem, q, key), 0.0)
 
 
 def _shown_work(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[str, float],
@@ -128,7 +128,7 @@ def _shown_work(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[st
                           feedback="Shown work (not asked, no points): empty.")
     value = numbers[q.name]
     shown = raw if isinstance(raw, int | float) and not isinstance(raw, bool) else value
-    if judge.right(q, value, raw, expected, _start(problem, q, key), 0.0):
+    if judge.right(q, value, raw, expected, start_of(problem, q, key), 0.0):
         return PartResult(q.name, shown, expected, Verdict.CORRECT, 0.0, 0.0, shown=True,
                           feedback="Shown work (not asked, no points): correct.")
     said = "Shown work (not asked, no points): not correct; answers that used it are judged without it."
@@ -136,7 +136,7 @@ def _shown_work(problem: NetworkProblem, q: Quantity, raw: Any, numbers: dict[st
                       feedback_hidden=said)
 
 
-def _start(problem: NetworkProblem, q: Quantity, world: World) -> float | None:
+def start_of(problem: NetworkProblem, q: Quantity, world: World) -> float | None:
     """For a parameter ``w`` after update K: ``w`` before it in ``world``, where the step starts; else None."""
     if q.kind != "next" or q.target not in problem.params:
         return None
@@ -266,7 +266,7 @@ class _Judge:
         points = problem.points[q.name]
         tol = problem.tolerance_for(q.name)
         shown = raw if isinstance(raw, int | float) and not isinstance(raw, bool) else value
-        start = _start(problem, q, key)
+        start = start_of(problem, q, key)
         unit = self.units[q.name]
         few = start is not None and too_few_digits(expected, start, unit)
 
@@ -281,7 +281,7 @@ class _Judge:
         own = self.mine.value(q)
         bound = self.carried.bound.get(q.name, 0.0)
         slips = self.slips(q)
-        if self.right(q, value, raw, own, _start(problem, q, self.mine), bound):
+        if self.right(q, value, raw, own, start_of(problem, q, self.mine), bound):
             if not slips:
                 # everything it rests on was accepted, and it follows from those values as written: rounding
                 # that the later steps amplified is the student's right, not a slip
@@ -290,13 +290,13 @@ class _Judge:
             said = self.follow_through_feedback(q, slips)
             return part(Verdict.FOLLOW_THROUGH, problem.follow_through_credit, said,
                         flag="degenerate" if self.degenerate(q) else None)
-        named = self.search.find(q, value, tol, own, _start(problem, q, self.mine), unit)
+        named = self.search.find(q, value, tol, own, start_of(problem, q, self.mine), unit)
         if named is not None:
             return part(Verdict.INCORRECT, 0.0, f"Not correct. {named.explanation}", misconception=named.mistake.name)
         against = own if slips else expected
         given_yours = self.own_world_note(q, slips, own) if slips else ""
         if start is not None:  # an update: said of its step
-            origin = _start(problem, q, self.mine if slips else key)
+            origin = start_of(problem, q, self.mine if slips else key)
             assert origin is not None
             step, right = value - origin, against - origin
             if few:

@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import re
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from grader.problemset.loader import load_problem_set_file
-from grader.problemset.model import ExpressionProblem, ProblemSet
 from grader.symbolic.derivation import MAX_DERIVATION_CHARS, MAX_STEP_CHARS, MAX_STEPS, split_steps
 from grader.symbolic.grade import grade_expression
+from tests.symbolic.test_equivalence_table import problem
 
 HERE = Path(__file__).parent
-ROOT = HERE.parents[1]
 ROWS: list[list[Any]] = yaml.safe_load((HERE / "derivations.yaml").read_text(encoding="utf-8"))
-
-
-@cache
-def problem_set(name: str) -> ProblemSet:
-    for folder in (ROOT / "problems", HERE):
-        path = folder / f"{name}.yaml"
-        if path.exists():
-            return load_problem_set_file(path)
-    raise FileNotFoundError(name)
-
-
-def problem(set_name: str, problem_id: str) -> ExpressionProblem:
-    found = problem_set(set_name).problem(problem_id)
-    assert isinstance(found, ExpressionProblem)
-    return found
 
 
 def test_the_table_is_large_enough() -> None:
